@@ -1,0 +1,97 @@
+"""Reads of orders and the company's headline numbers, scoped by role."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.core.cache import cache
+from django.db.models import Count, QuerySet, Sum
+from django.db.models.functions import TruncMonth
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from kehu.accounts import policy
+from kehu.commerce.models import PURCHASE_STATUSES, Order
+
+if TYPE_CHECKING:
+    from kehu.accounts.models import User
+
+
+def visible_orders(user: User) -> QuerySet[Order]:
+    """Orders this user may see: all for most roles, their stores' orders for a store manager."""
+    policy.check(user, policy.VIEW_ORDERS)
+    qs = Order.objects.all()
+    if policy.is_store_scoped(user):
+        qs = qs.filter(store_id__in=user.stores.values("pk"))
+    return qs
+
+
+def access_order(user: User, order_id: int) -> Order:
+    try:
+        return visible_orders(user).select_related("customer", "channel", "store").get(pk=order_id)
+    except Order.DoesNotExist:
+        raise Http404(_("No such order.")) from None
+
+
+@dataclass
+class Headlines:
+    customers: int
+    active_customers: int
+    repeat_rate: float | None
+    revenue_this_month: Decimal
+    orders_this_month: int
+    revenue_by_month: list[tuple[str, Decimal]]
+    orders_by_channel: list[tuple[str, int]]
+
+
+def company_headlines(user: User) -> Headlines:
+    """The home page's numbers. Cached for a few minutes per scope: they are company-wide
+    aggregates over millions of rows and need not be live to the second."""
+    from kehu.customers.queries import visible_customers
+
+    scope_key = "all" if not policy.is_store_scoped(user) else "stores-" + "-".join(
+        str(pk) for pk in user.stores.order_by("pk").values_list("pk", flat=True)
+    )
+    key = f"kehu:headlines:{scope_key}:{timezone.localdate().isoformat()}"
+    cached: Headlines | None = cache.get(key)
+    if cached is not None:
+        return cached
+    customers = visible_customers(user)
+    orders = visible_orders(user).filter(status__in=PURCHASE_STATUSES)
+    now = timezone.localtime()
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    year_ago = now - dt.timedelta(days=365)
+    total = customers.count()
+    buyers = customers.filter(order_count__gt=0).count()
+    repeaters = customers.filter(order_count__gt=1).count()
+    month = orders.filter(ordered_at__gte=month_start).aggregate(revenue=Sum("paid_amount"), n=Count("pk"))
+    twelve_months_ago = (month_start - dt.timedelta(days=335)).replace(day=1)
+    by_month = [
+        (timezone.localtime(row["month"]).strftime("%Y-%m") if isinstance(row["month"], dt.datetime) else str(row["month"])[:7], row["revenue"] or Decimal(0))
+        for row in orders.filter(ordered_at__gte=twelve_months_ago)
+        .annotate(month=TruncMonth("ordered_at"))
+        .values("month")
+        .annotate(revenue=Sum("paid_amount"))
+        .order_by("month")
+    ]
+    headlines = Headlines(
+        customers=total,
+        active_customers=customers.filter(last_order_at__gte=year_ago).count(),
+        repeat_rate=(repeaters / buyers) if buyers else None,
+        revenue_this_month=month["revenue"] or Decimal("0"),
+        orders_this_month=month["n"] or 0,
+        revenue_by_month=by_month,
+        orders_by_channel=[
+            (row["channel__name"], row["n"])
+            for row in orders.filter(ordered_at__gte=month_start)
+            .values("channel__name")
+            .annotate(n=Count("pk"))
+            .order_by("-n")
+        ],
+    )
+    cache.set(key, headlines, 300)
+    return headlines

@@ -1,0 +1,286 @@
+"""Reads of customers: role-scoped querysets, permission-checked fetches, search, keyset lists,
+and the 360 view."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+
+from kehu.accounts import policy
+from kehu.customers.models import (
+    Customer,
+    CustomerIdentity,
+    IdentityKind,
+    Interaction,
+    SearchToken,
+)
+from kehu.customers.normalise import looks_like_phone, match_key, normalise_email, normalise_phone
+from kehu.customers.search import query_tokens
+
+if TYPE_CHECKING:
+    from kehu.accounts.models import User
+
+
+def visible_customers(user: User) -> QuerySet[Customer]:
+    """Customers this user may see: all for most roles; for a store manager, those whose home
+    store is one of theirs or who bought in one of their stores."""
+    policy.check(user, policy.VIEW_CUSTOMERS)
+    qs = Customer.objects.all()
+    if policy.is_store_scoped(user):
+        from kehu.commerce.models import Order
+
+        store_ids = list(user.stores.values_list("pk", flat=True))
+        bought_here = Order.objects.filter(customer=OuterRef("pk"), store_id__in=store_ids)
+        qs = qs.filter(Q(home_store_id__in=store_ids) | Exists(bought_here))
+    return qs
+
+
+def access_customer(user: User, customer_id: int) -> Customer:
+    """Fetch a customer the user may see; 404 (not 403) for one outside their scope, so that
+    the existence of other stores' customers is not revealed."""
+    try:
+        return visible_customers(user).select_related("home_store", "preferred_channel", "household").get(
+            pk=customer_id
+        )
+    except Customer.DoesNotExist:
+        raise Http404(_("No such customer.")) from None
+
+
+# --- search --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SearchHit:
+    customer: Customer
+    matched_on: str  # "phone", "email", "member_card", "order", "name", ...
+
+
+def search_customers(user: User, query: str, limit: int = 20) -> list[SearchHit]:
+    """Find customers by phone (any common form), email (any case), member card, WeChat or POS
+    id, order number, or part of the name."""
+    query = query.strip()
+    if not query:
+        return []
+    scope = visible_customers(user)
+    hits: dict[int, SearchHit] = {}
+
+    def add(qs: QuerySet[Customer], matched_on: str) -> None:
+        for customer in qs.select_related("home_store")[: limit - len(hits)]:
+            hits.setdefault(customer.pk, SearchHit(customer, matched_on))
+
+    identity_values: list[tuple[str, str]] = []
+    if looks_like_phone(query):
+        try:
+            identity_values.append((IdentityKind.PHONE, normalise_phone(query)))
+        except Exception:  # noqa: BLE001 - not a phone after all; other lookups still run
+            pass
+    if "@" in query:
+        try:
+            identity_values.append((IdentityKind.EMAIL, normalise_email(query)))
+        except Exception:  # noqa: BLE001
+            pass
+    folded = match_key(query)
+    for kind in (IdentityKind.MEMBER_CARD, IdentityKind.POS_ID, IdentityKind.WECHAT_OPENID, IdentityKind.WECHAT_UNIONID):
+        identity_values.append((kind, query))
+        if folded != query:
+            identity_values.append((kind, folded))
+    if identity_values:
+        cond = Q()
+        for kind, value in identity_values:
+            cond |= Q(kind=kind, value=value)
+        matched = CustomerIdentity.objects.filter(cond).values_list("customer_id", "kind")
+        kinds = dict(matched)
+        for customer in scope.filter(pk__in=list(kinds)).select_related("home_store")[:limit]:
+            hits.setdefault(customer.pk, SearchHit(customer, str(kinds[customer.pk])))
+
+    if len(hits) < limit:
+        from kehu.commerce.models import Order
+
+        order_customers = Order.objects.filter(number=query).values("customer_id")
+        add(scope.filter(pk__in=order_customers), "order")
+
+    if len(hits) < limit and not looks_like_phone(query) and "@" not in query:
+        add(_name_matches(scope, query, limit), "name")
+    return list(hits.values())[:limit]
+
+
+def _name_matches(scope: QuerySet[Customer], query: str, limit: int) -> QuerySet[Customer]:
+    tokens = query_tokens(query)
+    if not tokens:
+        return scope.none()
+    # Customers holding all the query's tokens; checked for the exact substring afterwards.
+    candidates = (
+        SearchToken.objects.filter(token__in=tokens)
+        .values("customer_id")
+        .annotate(n=Count("token"))
+        .filter(n=len(tokens))
+        .values("customer_id")
+    )
+    key = match_key(query)
+    qs = scope.filter(pk__in=candidates).order_by("-total_spent", "-pk")
+    if len(key) > 2:
+        # Pairs of characters can all be present without the whole query being a substring.
+        ids = [c.pk for c in qs[: limit * 5] if key in match_key(c.name)][:limit]
+        return scope.filter(pk__in=ids).order_by("-total_spent", "-pk")
+    return qs
+
+
+# --- list ----------------------------------------------------------------------------------
+
+SORTS: dict[str, tuple[str, str]] = {
+    # name: (field, direction) — the list is ordered by (field, pk) in that direction.
+    "recent": ("created_at", "desc"),
+    "spent": ("total_spent", "desc"),
+    "last_order": ("last_order_at", "desc"),
+    "orders": ("order_count", "desc"),
+}
+
+
+@dataclass
+class CustomerFilters:
+    kind: str = ""
+    store_id: int | None = None
+    tag_id: int | None = None
+    min_spent: Decimal | None = None
+    has_ordered: bool | None = None
+    q: str = ""
+
+    def apply(self, qs: QuerySet[Customer]) -> QuerySet[Customer]:
+        if self.kind:
+            qs = qs.filter(kind=self.kind)
+        if self.store_id:
+            qs = qs.filter(home_store_id=self.store_id)
+        if self.tag_id:
+            qs = qs.filter(tags__id=self.tag_id)
+        if self.min_spent is not None:
+            qs = qs.filter(total_spent__gte=self.min_spent)
+        if self.has_ordered is True:
+            qs = qs.filter(order_count__gt=0)
+        elif self.has_ordered is False:
+            qs = qs.filter(order_count=0)
+        return qs
+
+
+@dataclass
+class CustomerPage:
+    customers: list[Customer]
+    next_cursor: str | None
+    sort: str
+
+
+def encode_cursor(value: Any, pk: int) -> str:
+    if isinstance(value, dt.datetime):
+        value = {"dt": value.isoformat()}
+    elif isinstance(value, Decimal):
+        value = {"dec": str(value)}
+    raw = json.dumps([value, pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[Any, int] | None:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value, pk = json.loads(raw)
+        if isinstance(value, dict) and "dt" in value:
+            value = dt.datetime.fromisoformat(value["dt"])
+        elif isinstance(value, dict) and "dec" in value:
+            value = Decimal(value["dec"])
+        return value, int(pk)
+    except (ValueError, TypeError, json.JSONDecodeError):
+        return None
+
+
+def list_customers(
+    user: User, filters: CustomerFilters, sort: str = "recent", cursor: str | None = None, page_size: int = 50
+) -> CustomerPage:
+    """One page of customers, keyset-paginated on (sort field, pk) so page 10,000 costs the same
+    as page 1. NULLs (customers who never bought) sort last."""
+    if sort not in SORTS:
+        sort = "recent"
+    field_name, _direction = SORTS[sort]
+    qs = filters.apply(visible_customers(user)).select_related("home_store")
+    nullable = field_name == "last_order_at"
+    after = decode_cursor(cursor) if cursor else None
+    if after is not None:
+        value, pk = after
+        if value is None:
+            qs = qs.filter(**{f"{field_name}__isnull": True}, pk__lt=pk)
+        else:
+            cond = Q(**{f"{field_name}__lt": value}) | Q(**{field_name: value, "pk__lt": pk})
+            if nullable:
+                cond |= Q(**{f"{field_name}__isnull": True})
+            qs = qs.filter(cond)
+    order = [f"-{field_name}", "-pk"]
+    if nullable:
+        from django.db.models import F
+
+        order = [F(field_name).desc(nulls_last=True), "-pk"]  # type: ignore[list-item]
+    rows = list(qs.order_by(*order)[: page_size + 1])
+    next_cursor = None
+    if len(rows) > page_size:
+        rows = rows[:page_size]
+        last = rows[-1]
+        next_cursor = encode_cursor(getattr(last, field_name), last.pk)
+    return CustomerPage(rows, next_cursor, sort)
+
+
+# --- 360 -----------------------------------------------------------------------------------
+
+@dataclass
+class Customer360:
+    customer: Customer
+    identities: list[CustomerIdentity]
+    addresses: list[Any]
+    consents: list[Any]
+    tags: list[Any]
+    notes: list[Any]
+    orders: list[Any]
+    timeline: list[Interaction]
+    channels_used: list[dict[str, Any]] = field(default_factory=list)
+    favourite_categories: list[dict[str, Any]] = field(default_factory=list)
+    returns_count: int = 0
+
+
+def customer_360(user: User, customer: Customer) -> Customer360:
+    """Everything the 360 page shows, in a fixed number of queries whatever the customer's size."""
+    from kehu.commerce.models import PURCHASE_STATUSES, OrderLine, Return
+    from kehu.commerce.queries import visible_orders
+
+    orders = list(
+        visible_orders(user)
+        .filter(customer=customer)
+        .select_related("channel", "store")
+        .order_by("-ordered_at", "-pk")[:20]
+    )
+    purchases = visible_orders(user).filter(customer=customer, status__in=PURCHASE_STATUSES)
+    channels = list(
+        purchases.values("channel__name", "channel__kind")
+        .annotate(orders=Count("pk"), spent=Sum("paid_amount"))
+        .order_by("-orders")
+    )
+    categories = list(
+        OrderLine.objects.filter(order__in=purchases)
+        .values("product__category__name", "product__category__name_en")
+        .annotate(quantity=Sum("quantity"), spent=Sum("amount"))
+        .order_by("-spent")[:5]
+    )
+    return Customer360(
+        customer=customer,
+        identities=list(customer.identities.all()),
+        addresses=list(customer.addresses.all()),
+        consents=list(customer.consents.all()),
+        tags=list(customer.tags.all()),
+        notes=list(customer.notes.select_related("author")[:10]),
+        orders=orders,
+        timeline=list(customer.interactions.select_related("channel").order_by("-occurred_at", "-pk")[:30]),
+        channels_used=channels,
+        favourite_categories=categories,
+        returns_count=Return.objects.filter(customer=customer).count(),
+    )

@@ -1,0 +1,13 @@
+"""URL map: the web UI, the REST API and Django admin for configuration."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from kehu.api.api import api
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("kehu.web.urls")),
+]

@@ -1,0 +1,56 @@
+"""`kehu serve`: the web server (gunicorn) and the background-task worker, started and stopped
+together, for a one-machine installation."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+
+
+def serve(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="kehu serve", description="Run the web server and the task worker.")
+    parser.add_argument("--bind", default=os.environ.get("KEHU_BIND", "127.0.0.1:8000"))
+    parser.add_argument("--web-workers", type=int, default=int(os.environ.get("KEHU_WEB_WORKERS", "3")))
+    parser.add_argument("--task-workers", type=int, default=int(os.environ.get("KEHU_TASK_WORKERS", "1")))
+    options = parser.parse_args(argv)
+    python = sys.executable
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kehu.settings"}
+    subprocess.run([python, "-m", "kehu.cli", "collectstatic", "--noinput", "-v", "0"], check=True, env=env)
+    processes = [
+        subprocess.Popen(  # noqa: S603 - fixed argument list
+            [
+                python, "-m", "gunicorn", "kehu.wsgi", "--bind", options.bind, "--workers", str(options.web_workers),
+                "--threads", "4", "--access-logfile", "-", "--timeout", "120",
+            ],
+            env=env,
+        )
+    ]
+    processes += [
+        subprocess.Popen([python, "-m", "kehu.cli", "db_worker"], env=env)  # noqa: S603
+        for _ in range(options.task_workers)
+    ]
+    print(f"kehu is running on http://{options.bind}/ (Ctrl+C to stop)", flush=True)
+
+    def stop(*_: object) -> None:
+        for p in processes:
+            if p.poll() is None:
+                p.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
+        for p in processes:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    return 0
