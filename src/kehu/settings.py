@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "kehu.web",
     "kehu.api",
     "kehu.demo",
+    "kehu.imports",
 ]
 
 MIDDLEWARE = [

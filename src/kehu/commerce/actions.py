@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -108,7 +108,7 @@ def check_order_input(data: dict[str, Any], channels: dict[str, Channel], stores
     discount = _money(data.get("discount_amount"), "discount_amount", errors)
     paid = _money(data.get("paid_amount", total), "paid_amount", errors)
     refunded = _money(data.get("refunded_amount"), "refunded_amount", errors)
-    if refunded > paid:
+    if refunded > paid and "paid_amount" not in errors:
         errors.setdefault("refunded_amount", []).append(_("Refunded more than was paid."))
     customer = data.get("customer") or {}
     phone = email = None
@@ -296,7 +296,13 @@ def ingest_orders(batch: list[dict[str, Any]], actor: User | None, *, via: str =
             result.errors.append({"index": index, "source_id": raw.get("source_id"), "errors": exc.message_dict})
             result.order_ids.append(None)
             continue
-        outcome, order = do_ingest_order(clean, actor, via=via)
+        try:
+            outcome, order = do_ingest_order(clean, actor, via=via)
+        except IntegrityError:
+            # A concurrent request created the same order (or the same buyer's identity) between
+            # our read and our insert; everything of this attempt rolled back, so run it again,
+            # which now finds the existing rows.
+            outcome, order = do_ingest_order(clean, actor, via=via)
         setattr(result, outcome, getattr(result, outcome) + 1)
         result.order_ids.append(order.pk)
     return result
