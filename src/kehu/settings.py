@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "kehu.api",
     "kehu.demo",
     "kehu.imports",
+    "kehu.ops",
 ]
 
 MIDDLEWARE = [

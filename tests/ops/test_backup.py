@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from kehu.customers.models import Customer
+from tests.factories import make_customer
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_restores_exactly_what_was_backed_up(tmp_path):
+    kept = make_customer("备份前", phone="13800138000")
+    target = tmp_path / "kehu.backup"
+    call_command("backup", str(target))
+    assert target.stat().st_size > 0
+    make_customer("备份后")
+    kept.name = "改过"
+    kept.save()
+    call_command("restore", str(target), "--yes")
+    assert list(Customer.objects.values_list("name", flat=True)) == ["备份前"]
+    assert Customer.objects.get().identities.get().value == "+8613800138000"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_refuses_to_restore_a_file_that_is_not_a_backup(tmp_path):
+    make_customer("留下")
+    bogus = tmp_path / "not-a-backup"
+    bogus.write_text("hello")
+    with pytest.raises(CommandError):
+        call_command("restore", str(bogus), "--yes")
+    with pytest.raises(CommandError):
+        call_command("restore", str(tmp_path / "missing"), "--yes")
+    assert list(Customer.objects.values_list("name", flat=True)) == ["留下"]
+
+
+@pytest.mark.django_db
+def test_it_reports_and_repairs_drifted_purchase_figures(ref, capsys):
+    customer = make_customer("对账")
+    Customer.objects.filter(pk=customer.pk).update(order_count=7)
+    call_command("reconcile")
+    assert "1 customers drifted, repaired" in capsys.readouterr().out
+    customer.refresh_from_db()
+    assert customer.order_count == 0
