@@ -41,3 +41,10 @@ def test_it_reports_and_repairs_drifted_purchase_figures(ref, capsys):
     assert "1 customers drifted, repaired" in capsys.readouterr().out
     customer.refresh_from_db()
     assert customer.order_count == 0
+
+
+@pytest.mark.django_db
+def test_it_reports_health_without_login(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
