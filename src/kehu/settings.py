@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "kehu.demo",
     "kehu.imports",
     "kehu.ops",
+    "kehu.scoring",
 ]
 
 MIDDLEWARE = [
