@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-password-2026"
 
-LOCUSTFILE = r'''
+LOCUSTFILE = r"""
 import json, random, re
 from locust import HttpUser, task, between
 
@@ -44,8 +44,9 @@ class Staff(HttpUser):
     def on_start(self):
         page = self.client.get("/accounts/login/", name="login page")
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-        self.client.post("/accounts/login/", {"username": "bench", "password": __PASSWORD__,
-                         "csrfmiddlewaretoken": token}, name="login", headers={"Referer": self.host + "/accounts/login/"})
+        form = {"username": "bench", "password": __PASSWORD__, "csrfmiddlewaretoken": token}
+        referer = {"Referer": self.host + "/accounts/login/"}
+        self.client.post("/accounts/login/", form, name="login", headers=referer)
 
     @task(3)
     def search_phone(self):
@@ -62,7 +63,7 @@ class Staff(HttpUser):
     @task(1)
     def health(self):
         self.client.get("/healthz", name="healthz (reference)")
-'''
+"""
 
 
 def prepare(sample_size: int) -> dict[str, list]:
@@ -95,7 +96,7 @@ def wait_for(url: str, timeout: float = 60) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - loopback only
+            with urllib.request.urlopen(url, timeout=2):
                 return
         except OSError:
             time.sleep(0.5)
@@ -113,9 +114,21 @@ def main() -> int:
     sample = prepare(args.sample)
     host = f"http://127.0.0.1:{args.port}"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kehu.settings", "KEHU_AXES_ENABLED": "0"}
-    server = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "gunicorn", "kehu.wsgi", "--bind", f"127.0.0.1:{args.port}", "--workers",
-         str(args.web_workers), "--threads", "2", "--log-level", "warning"],
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "kehu.wsgi",
+            "--bind",
+            f"127.0.0.1:{args.port}",
+            "--workers",
+            str(args.web_workers),
+            "--threads",
+            "2",
+            "--log-level",
+            "warning",
+        ],
         env=env,
     )
     try:
@@ -128,23 +141,46 @@ def main() -> int:
                 LOCUSTFILE.replace("__SAMPLE__", repr(str(sample_file))).replace("__PASSWORD__", repr(PASSWORD))
             )
             prefix = Path(tmp) / "stats"
-            subprocess.run(  # noqa: S603
-                [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "-u", str(args.users), "-r",
-                 str(max(1, args.users // 4)), "-t", f"{args.duration}s", "--host", host, "--csv", str(prefix),
-                 "--only-summary", "--loglevel", "WARNING"],
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "locust",
+                    "-f",
+                    str(locustfile),
+                    "--headless",
+                    "-u",
+                    str(args.users),
+                    "-r",
+                    str(max(1, args.users // 4)),
+                    "-t",
+                    f"{args.duration}s",
+                    "--host",
+                    host,
+                    "--csv",
+                    str(prefix),
+                    "--only-summary",
+                    "--loglevel",
+                    "WARNING",
+                ],
                 check=False,
             )
-            rows = list(csv.DictReader(open(f"{prefix}_stats.csv")))
+            with open(f"{prefix}_stats.csv") as stats:
+                rows = list(csv.DictReader(stats))
     finally:
         server.terminate()
         server.wait(timeout=20)
-    print(f"\n{args.users} users, {args.duration} s, {args.web_workers} gunicorn workers, "
-          f"database {os.environ.get('DATABASE_URL', 'sqlite (default)').split('@')[-1]}\n")
+    print(
+        f"\n{args.users} users, {args.duration} s, {args.web_workers} gunicorn workers, "
+        f"database {os.environ.get('DATABASE_URL', 'sqlite (default)').split('@')[-1]}\n"
+    )
     print("| request | requests | failures | p50 ms | p95 ms | p99 ms |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for row in rows:
-        print(f"| {row['Name']} | {row['Request Count']} | {row['Failure Count']} | {row['50%']} | {row['95%']} "
-              f"| {row['99%']} |")
+        print(
+            f"| {row['Name']} | {row['Request Count']} | {row['Failure Count']} | {row['50%']} | {row['95%']} "
+            f"| {row['99%']} |"
+        )
     return 0
 
 

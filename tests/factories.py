@@ -39,7 +39,9 @@ def make_reference_data() -> dict[str, Any]:
             ("bj-01", "北京王府井店", north, "北京"),
         ]
     }
-    menswear = ProductCategory.objects.get_or_create(code="menswear", defaults={"name": "男装", "name_en": "Menswear"})[0]
+    menswear = ProductCategory.objects.get_or_create(code="menswear", defaults={"name": "男装", "name_en": "Menswear"})[
+        0
+    ]
     shoes = ProductCategory.objects.get_or_create(code="shoes", defaults={"name": "鞋履", "name_en": "Shoes"})[0]
     products = {
         sku: Product.objects.get_or_create(

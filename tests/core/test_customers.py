@@ -48,7 +48,10 @@ def test_it_audits_changes_with_before_and_after(users):
     assert event.before == {"name": "王芳", "gender": ""}
     assert event.after == {"name": "王芳芳", "gender": "F"}
     assert set(SearchToken.objects.filter(customer=customer).values_list("token", flat=True)) == {
-        "王", "芳", "王芳", "芳芳",
+        "王",
+        "芳",
+        "王芳",
+        "芳芳",
     }
 
 

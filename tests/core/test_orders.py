@@ -88,7 +88,7 @@ def test_it_ingests_the_same_new_order_once_under_concurrency(ref):
     def send() -> None:
         try:
             ingest_orders([order("RACE-1")], None)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connection.close()

@@ -124,8 +124,10 @@ def check_order_input(data: dict[str, Any], channels: dict[str, Channel], stores
             errors.setdefault("customer.email", []).extend(exc.messages)
     card = str(customer.get("member_card") or "").strip() or None
     customer_id = customer.get("id")
-    if not (phone or email or card or customer_id) and not errors.get("customer.phone") and not errors.get(
-        "customer.email"
+    if (
+        not (phone or email or card or customer_id)
+        and not errors.get("customer.phone")
+        and not errors.get("customer.email")
     ):
         errors.setdefault("customer", []).append(_("Give the buyer's phone, email, member card or customer id."))
     lines: list[LineInput] = []
@@ -171,7 +173,11 @@ def resolve_customer(data: OrderInput, actor: User | None, *, via: str) -> Custo
         found = Customer.objects.filter(pk=data.customer_id).first()
         if found is not None:
             return found
-    keys = [(IdentityKind.PHONE, data.phone), (IdentityKind.EMAIL, data.email), (IdentityKind.MEMBER_CARD, data.member_card)]
+    keys = [
+        (IdentityKind.PHONE, data.phone),
+        (IdentityKind.EMAIL, data.email),
+        (IdentityKind.MEMBER_CARD, data.member_card),
+    ]
     for kind, value in keys:
         if value:
             identity = CustomerIdentity.objects.filter(kind=kind, value=value).select_related("customer").first()
@@ -194,7 +200,13 @@ def resolve_customer(data: OrderInput, actor: User | None, *, via: str) -> Custo
 
 
 ORDER_FIELDS = (
-    "number", "status", "ordered_at", "total_amount", "discount_amount", "paid_amount", "refunded_amount",
+    "number",
+    "status",
+    "ordered_at",
+    "total_amount",
+    "discount_amount",
+    "paid_amount",
+    "refunded_amount",
 )
 
 
@@ -218,9 +230,7 @@ def do_ingest_order(data: OrderInput, actor: User | None, *, via: str = "api") -
 
     incoming_lines = [(ln.sku, ln.quantity, ln.unit_price, ln.amount) for ln in data.lines]
     existing = (
-        Order.objects.select_for_update()
-        .filter(source_system=data.source_system, source_id=data.source_id)
-        .first()
+        Order.objects.select_for_update().filter(source_system=data.source_system, source_id=data.source_id).first()
     )
     if existing is not None:
         current_lines = list(existing.lines.order_by("line_no").values_list("sku", "quantity", "unit_price", "amount"))
@@ -237,7 +247,9 @@ def do_ingest_order(data: OrderInput, actor: User | None, *, via: str = "api") -
             existing.lines.all().delete()
             _create_lines(existing, data)
         do_refresh_purchase_stats([existing.customer_id])
-        do_audit(actor, AuditAction.UPDATE, "order", existing.pk, before=_jsonable(before), after=_jsonable(after), via=via)
+        do_audit(
+            actor, AuditAction.UPDATE, "order", existing.pk, before=_jsonable(before), after=_jsonable(after), via=via
+        )
         return "updated", existing
 
     customer = resolve_customer(data, actor, via=via)

@@ -167,7 +167,9 @@ class Order(models.Model):
                 condition=Q(total_amount__gte=0) & Q(paid_amount__gte=0) & Q(refunded_amount__gte=0),
                 name="order_money_not_negative",
             ),
-            models.CheckConstraint(condition=Q(refunded_amount__lte=models.F("paid_amount")), name="order_refund_le_paid"),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__lte=models.F("paid_amount")), name="order_refund_le_paid"
+            ),
         ]
         indexes = [
             models.Index(fields=["customer", "-ordered_at"], name="order_customer_time"),
@@ -247,7 +249,9 @@ class Shipment(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
     carrier = models.CharField(_("carrier"), max_length=50)
     tracking_number = models.CharField(_("tracking number"), max_length=64)
-    status = models.CharField(_("status"), max_length=20, choices=ShipmentStatus.choices, default=ShipmentStatus.PENDING)
+    status = models.CharField(
+        _("status"), max_length=20, choices=ShipmentStatus.choices, default=ShipmentStatus.PENDING
+    )
     shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
     promised_by = models.DateTimeField(_("promised by"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)

@@ -53,8 +53,10 @@ def company_headlines(user: User) -> Headlines:
     aggregates over millions of rows and need not be live to the second."""
     from kehu.customers.queries import visible_customers
 
-    scope_key = "all" if not policy.is_store_scoped(user) else "stores-" + "-".join(
-        str(pk) for pk in user.stores.order_by("pk").values_list("pk", flat=True)
+    scope_key = (
+        "all"
+        if not policy.is_store_scoped(user)
+        else "stores-" + "-".join(str(pk) for pk in user.stores.order_by("pk").values_list("pk", flat=True))
     )
     key = f"kehu:headlines:{scope_key}:{timezone.localdate().isoformat()}"
     cached: Headlines | None = cache.get(key)
@@ -71,7 +73,12 @@ def company_headlines(user: User) -> Headlines:
     month = orders.filter(ordered_at__gte=month_start).aggregate(revenue=Sum("paid_amount"), n=Count("pk"))
     twelve_months_ago = (month_start - dt.timedelta(days=335)).replace(day=1)
     by_month = [
-        (timezone.localtime(row["month"]).strftime("%Y-%m") if isinstance(row["month"], dt.datetime) else str(row["month"])[:7], row["revenue"] or Decimal(0))
+        (
+            timezone.localtime(row["month"]).strftime("%Y-%m")
+            if isinstance(row["month"], dt.datetime)
+            else str(row["month"])[:7],
+            row["revenue"] or Decimal(0),
+        )
         for row in orders.filter(ordered_at__gte=twelve_months_ago)
         .annotate(month=TruncMonth("ordered_at"))
         .values("month")

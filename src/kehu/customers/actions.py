@@ -149,11 +149,7 @@ def _identity_pairs(data: CustomerInput) -> list[tuple[str, str]]:
 
 def snapshot(customer: Customer) -> dict[str, Any]:
     """The audited form of a customer's profile."""
-    return {
-        f: (str(v) if isinstance(v, dt.date) else v)
-        for f in EDITABLE_FIELDS
-        for v in [getattr(customer, f)]
-    }
+    return {f: (str(v) if isinstance(v, dt.date) else v) for f in EDITABLE_FIELDS for v in [getattr(customer, f)]}
 
 
 def check_create_customer(actor: User | None, data: dict[str, Any], *, via: str = "web") -> Customer:
@@ -190,7 +186,9 @@ def do_create_customer(actor: User | None, data: CustomerInput, *, via: str = "w
     return customer
 
 
-def check_update_customer(actor: User | None, customer: Customer, data: dict[str, Any], *, via: str = "web") -> Customer:
+def check_update_customer(
+    actor: User | None, customer: Customer, data: dict[str, Any], *, via: str = "web"
+) -> Customer:
     """Change the profile fields present in `data`; unknown or protected fields are ignored."""
     merged = {**snapshot(customer), **{k: v for k, v in data.items() if k in EDITABLE_FIELDS}}
     clean = check_customer_input(merged)
@@ -221,7 +219,9 @@ def do_update_customer(actor: User | None, customer: Customer, data: CustomerInp
     return customer
 
 
-def check_add_identity(actor: User | None, customer: Customer, kind: str, raw: str, *, via: str = "web") -> CustomerIdentity:
+def check_add_identity(
+    actor: User | None, customer: Customer, kind: str, raw: str, *, via: str = "web"
+) -> CustomerIdentity:
     if kind == IdentityKind.PHONE:
         value = normalise_phone(raw)
     elif kind == IdentityKind.EMAIL:
@@ -237,10 +237,14 @@ def check_add_identity(actor: User | None, customer: Customer, kind: str, raw: s
 
 
 @transaction.atomic
-def do_add_identity(actor: User | None, customer: Customer, kind: str, value: str, *, via: str = "web") -> CustomerIdentity:
+def do_add_identity(
+    actor: User | None, customer: Customer, kind: str, value: str, *, via: str = "web"
+) -> CustomerIdentity:
     identity, created = CustomerIdentity.objects.get_or_create(customer=customer, kind=kind, value=value)
     if created:
-        do_audit(actor, AuditAction.CREATE, "identity", identity.pk, after={"customer": customer.pk, "kind": kind}, via=via)
+        do_audit(
+            actor, AuditAction.CREATE, "identity", identity.pk, after={"customer": customer.pk, "kind": kind}, via=via
+        )
     return identity
 
 
@@ -274,7 +278,9 @@ def purchase_stats_query() -> dict[str, Any]:
     """Subqueries computing each customer's purchase figures from their orders."""
     from kehu.commerce.models import PURCHASE_STATUSES, Order
 
-    purchases = Order.objects.filter(customer=OuterRef("pk"), status__in=PURCHASE_STATUSES).order_by().values("customer")
+    purchases = (
+        Order.objects.filter(customer=OuterRef("pk"), status__in=PURCHASE_STATUSES).order_by().values("customer")
+    )
     return {
         "order_count": Coalesce(Subquery(purchases.annotate(n=Count("pk")).values("n")), 0),
         "total_spent": Coalesce(

@@ -225,7 +225,7 @@ class Interaction(models.Model):
 
 
 class SearchToken(models.Model):
-    """Name search index: NFKC-normalised n-grams of each customer's name (see ADR 0003).
+    """Name search index: NFKC-normalised n-grams of each customer's name (see ADR 0002).
     The same table and query serve SQLite and PostgreSQL."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", db_index=False)

@@ -57,7 +57,9 @@ def normalise_email(text: str) -> str:
     try:
         validate_email(value)
     except ValidationError as exc:
-        raise ValidationError(_("“%(value)s” is not a valid email address.") % {"value": text}, code="email_invalid") from exc
+        raise ValidationError(
+            _("“%(value)s” is not a valid email address.") % {"value": text}, code="email_invalid"
+        ) from exc
     return value
 
 

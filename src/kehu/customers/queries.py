@@ -4,12 +4,14 @@ and the 360 view."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
@@ -47,14 +49,15 @@ def access_customer(user: User, customer_id: int) -> Customer:
     """Fetch a customer the user may see; 404 (not 403) for one outside their scope, so that
     the existence of other stores' customers is not revealed."""
     try:
-        return visible_customers(user).select_related("home_store", "preferred_channel", "household").get(
-            pk=customer_id
+        return (
+            visible_customers(user).select_related("home_store", "preferred_channel", "household").get(pk=customer_id)
         )
     except Customer.DoesNotExist:
         raise Http404(_("No such customer.")) from None
 
 
 # --- search --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SearchHit:
@@ -76,18 +79,20 @@ def search_customers(user: User, query: str, limit: int = 20) -> list[SearchHit]
             hits.setdefault(customer.pk, SearchHit(customer, matched_on))
 
     identity_values: list[tuple[str, str]] = []
+    # A query that is not a valid phone or email simply skips that lookup.
     if looks_like_phone(query):
-        try:
+        with contextlib.suppress(ValidationError):
             identity_values.append((IdentityKind.PHONE, normalise_phone(query)))
-        except Exception:  # noqa: BLE001 - not a phone after all; other lookups still run
-            pass
     if "@" in query:
-        try:
+        with contextlib.suppress(ValidationError):
             identity_values.append((IdentityKind.EMAIL, normalise_email(query)))
-        except Exception:  # noqa: BLE001
-            pass
     folded = match_key(query)
-    for kind in (IdentityKind.MEMBER_CARD, IdentityKind.POS_ID, IdentityKind.WECHAT_OPENID, IdentityKind.WECHAT_UNIONID):
+    for kind in (
+        IdentityKind.MEMBER_CARD,
+        IdentityKind.POS_ID,
+        IdentityKind.WECHAT_OPENID,
+        IdentityKind.WECHAT_UNIONID,
+    ):
         identity_values.append((kind, query))
         if folded != query:
             identity_values.append((kind, folded))
@@ -232,6 +237,7 @@ def list_customers(
 
 
 # --- 360 -----------------------------------------------------------------------------------
+
 
 @dataclass
 class Customer360:

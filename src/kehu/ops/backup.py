@@ -55,7 +55,10 @@ def backup(target: Path | None = None) -> Path:
         env, url = _pg_env_and_url()
         result = subprocess.run(  # noqa: S603 - fixed argument list
             [_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={target}", url],
-            env=env, capture_output=True, text=True, check=False,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0:
             raise BackupError(result.stderr.strip() or "pg_dump failed")
@@ -85,8 +88,19 @@ def restore(source: Path) -> None:
         env, url = _pg_env_and_url()
         connection.close()
         result = subprocess.run(  # noqa: S603 - fixed argument list
-            [_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction", f"--dbname={url}", str(source)],
-            env=env, capture_output=True, text=True, check=False,
+            [
+                _tool("pg_restore"),
+                "--clean",
+                "--if-exists",
+                "--no-owner",
+                "--single-transaction",
+                f"--dbname={url}",
+                str(source),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0:
             raise BackupError(result.stderr.strip() or "pg_restore failed")

@@ -19,12 +19,24 @@ def serve(argv: list[str]) -> int:
     options = parser.parse_args(argv)
     python = sys.executable
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kehu.settings"}
-    subprocess.run([python, "-m", "kehu.cli", "collectstatic", "--noinput", "-v", "0"], check=True, env=env)
+    subprocess.run([python, "-m", "kehu.cli", "collectstatic", "--noinput", "-v", "0"], check=True, env=env)  # noqa: S603
     processes = [
         subprocess.Popen(  # noqa: S603 - fixed argument list
             [
-                python, "-m", "gunicorn", "kehu.wsgi", "--bind", options.bind, "--workers", str(options.web_workers),
-                "--threads", "4", "--access-logfile", "-", "--timeout", "120",
+                python,
+                "-m",
+                "gunicorn",
+                "kehu.wsgi",
+                "--bind",
+                options.bind,
+                "--workers",
+                str(options.web_workers),
+                "--threads",
+                "4",
+                "--access-logfile",
+                "-",
+                "--timeout",
+                "120",
             ],
             env=env,
         )

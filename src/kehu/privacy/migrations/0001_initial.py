@@ -6,73 +6,183 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('customers', '0001_initial'),
+        ("customers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ConsentEvent',
+            name="ConsentEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('sms', 'SMS'), ('email', 'Email'), ('wechat', 'WeChat'), ('phone', 'Phone call'), ('push', 'App push')], max_length=10, verbose_name='channel')),
-                ('purpose', models.CharField(choices=[('marketing', 'Marketing'), ('service', 'Service notices'), ('analytics', 'Personalisation and analytics')], max_length=12, verbose_name='purpose')),
-                ('status', models.CharField(choices=[('granted', 'Granted'), ('withdrawn', 'Withdrawn')], max_length=10, verbose_name='status')),
-                ('source', models.CharField(blank=True, max_length=100, verbose_name='source')),
-                ('notice_version', models.CharField(blank=True, max_length=20, verbose_name='notice version')),
-                ('recorded_at', models.DateTimeField(verbose_name='recorded at')),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='consent_events', to='customers.customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("sms", "SMS"),
+                            ("email", "Email"),
+                            ("wechat", "WeChat"),
+                            ("phone", "Phone call"),
+                            ("push", "App push"),
+                        ],
+                        max_length=10,
+                        verbose_name="channel",
+                    ),
+                ),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[
+                            ("marketing", "Marketing"),
+                            ("service", "Service notices"),
+                            ("analytics", "Personalisation and analytics"),
+                        ],
+                        max_length=12,
+                        verbose_name="purpose",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("granted", "Granted"), ("withdrawn", "Withdrawn")],
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("source", models.CharField(blank=True, max_length=100, verbose_name="source")),
+                ("notice_version", models.CharField(blank=True, max_length=20, verbose_name="notice version")),
+                ("recorded_at", models.DateTimeField(verbose_name="recorded at")),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="consent_events",
+                        to="customers.customer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'consent event',
-                'verbose_name_plural': 'consent events',
-                'ordering': ['-recorded_at', '-id'],
+                "verbose_name": "consent event",
+                "verbose_name_plural": "consent events",
+                "ordering": ["-recorded_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='time')),
-                ('actor_label', models.CharField(blank=True, max_length=150, verbose_name='who')),
-                ('action', models.CharField(choices=[('create', 'Created'), ('update', 'Changed'), ('delete', 'Deleted'), ('view', 'Viewed full record'), ('unmask', 'Unmasked personal data'), ('export', 'Exported'), ('login', 'Logged in'), ('login_failed', 'Login failed')], max_length=20, verbose_name='action')),
-                ('object_type', models.CharField(max_length=50, verbose_name='object type')),
-                ('object_id', models.CharField(blank=True, max_length=64, verbose_name='object id')),
-                ('before', models.JSONField(blank=True, null=True, verbose_name='before')),
-                ('after', models.JSONField(blank=True, null=True, verbose_name='after')),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True, verbose_name='IP address')),
-                ('via', models.CharField(default='web', max_length=10, verbose_name='via')),
-                ('actor', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="time")),
+                ("actor_label", models.CharField(blank=True, max_length=150, verbose_name="who")),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("create", "Created"),
+                            ("update", "Changed"),
+                            ("delete", "Deleted"),
+                            ("view", "Viewed full record"),
+                            ("unmask", "Unmasked personal data"),
+                            ("export", "Exported"),
+                            ("login", "Logged in"),
+                            ("login_failed", "Login failed"),
+                        ],
+                        max_length=20,
+                        verbose_name="action",
+                    ),
+                ),
+                ("object_type", models.CharField(max_length=50, verbose_name="object type")),
+                ("object_id", models.CharField(blank=True, max_length=64, verbose_name="object id")),
+                ("before", models.JSONField(blank=True, null=True, verbose_name="before")),
+                ("after", models.JSONField(blank=True, null=True, verbose_name="after")),
+                ("ip_address", models.GenericIPAddressField(blank=True, null=True, verbose_name="IP address")),
+                ("via", models.CharField(default="web", max_length=10, verbose_name="via")),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'audit event',
-                'verbose_name_plural': 'audit events',
-                'ordering': ['-at', '-id'],
-                'indexes': [models.Index(fields=['object_type', 'object_id', '-at'], name='audit_object')],
+                "verbose_name": "audit event",
+                "verbose_name_plural": "audit events",
+                "ordering": ["-at", "-id"],
+                "indexes": [models.Index(fields=["object_type", "object_id", "-at"], name="audit_object")],
             },
         ),
         migrations.CreateModel(
-            name='Consent',
+            name="Consent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('sms', 'SMS'), ('email', 'Email'), ('wechat', 'WeChat'), ('phone', 'Phone call'), ('push', 'App push')], max_length=10, verbose_name='channel')),
-                ('purpose', models.CharField(choices=[('marketing', 'Marketing'), ('service', 'Service notices'), ('analytics', 'Personalisation and analytics')], max_length=12, verbose_name='purpose')),
-                ('status', models.CharField(choices=[('granted', 'Granted'), ('withdrawn', 'Withdrawn')], max_length=10, verbose_name='status')),
-                ('source', models.CharField(blank=True, max_length=100, verbose_name='source')),
-                ('notice_version', models.CharField(blank=True, max_length=20, verbose_name='notice version')),
-                ('updated_at', models.DateTimeField(verbose_name='updated')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='consents', to='customers.customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("sms", "SMS"),
+                            ("email", "Email"),
+                            ("wechat", "WeChat"),
+                            ("phone", "Phone call"),
+                            ("push", "App push"),
+                        ],
+                        max_length=10,
+                        verbose_name="channel",
+                    ),
+                ),
+                (
+                    "purpose",
+                    models.CharField(
+                        choices=[
+                            ("marketing", "Marketing"),
+                            ("service", "Service notices"),
+                            ("analytics", "Personalisation and analytics"),
+                        ],
+                        max_length=12,
+                        verbose_name="purpose",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("granted", "Granted"), ("withdrawn", "Withdrawn")],
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("source", models.CharField(blank=True, max_length=100, verbose_name="source")),
+                ("notice_version", models.CharField(blank=True, max_length=20, verbose_name="notice version")),
+                ("updated_at", models.DateTimeField(verbose_name="updated")),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="consents", to="customers.customer"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'consent',
-                'verbose_name_plural': 'consents',
-                'ordering': ['channel', 'purpose'],
-                'constraints': [models.UniqueConstraint(fields=('customer', 'channel', 'purpose'), name='consent_unique')],
+                "verbose_name": "consent",
+                "verbose_name_plural": "consents",
+                "ordering": ["channel", "purpose"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("customer", "channel", "purpose"), name="consent_unique")
+                ],
             },
         ),
     ]

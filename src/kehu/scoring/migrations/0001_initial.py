@@ -6,104 +6,193 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('customers', '0001_initial'),
+        ("customers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ScoringRun',
+            name="ScoringRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('cutoff', models.DateField(verbose_name='cutoff')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='queued', max_length=10, verbose_name='status')),
-                ('progress', models.PositiveSmallIntegerField(default=0, verbose_name='progress %')),
-                ('stage', models.CharField(blank=True, max_length=100, verbose_name='stage')),
-                ('message', models.TextField(blank=True, verbose_name='message')),
-                ('customers_scored', models.IntegerField(default=0, verbose_name='customers scored')),
-                ('warnings_raised', models.IntegerField(default=0, verbose_name='warnings raised')),
-                ('model_params', models.JSONField(blank=True, default=dict, verbose_name='model parameters')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('started_at', models.DateTimeField(blank=True, null=True, verbose_name='started')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='finished')),
-                ('triggered_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("cutoff", models.DateField(verbose_name="cutoff")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("progress", models.PositiveSmallIntegerField(default=0, verbose_name="progress %")),
+                ("stage", models.CharField(blank=True, max_length=100, verbose_name="stage")),
+                ("message", models.TextField(blank=True, verbose_name="message")),
+                ("customers_scored", models.IntegerField(default=0, verbose_name="customers scored")),
+                ("warnings_raised", models.IntegerField(default=0, verbose_name="warnings raised")),
+                ("model_params", models.JSONField(blank=True, default=dict, verbose_name="model parameters")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("started_at", models.DateTimeField(blank=True, null=True, verbose_name="started")),
+                ("finished_at", models.DateTimeField(blank=True, null=True, verbose_name="finished")),
+                (
+                    "triggered_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'scoring run',
-                'verbose_name_plural': 'scoring runs',
-                'ordering': ['-created_at'],
+                "verbose_name": "scoring run",
+                "verbose_name_plural": "scoring runs",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='CustomerScore',
+            name="CustomerScore",
             fields=[
-                ('customer', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='score', serialize=False, to='customers.customer')),
-                ('recency_days', models.IntegerField(null=True, verbose_name='days since last purchase')),
-                ('frequency', models.IntegerField(default=0, verbose_name='purchases in period')),
-                ('monetary', models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name='spend in period')),
-                ('r_grade', models.CharField(blank=True, max_length=2, verbose_name='R grade')),
-                ('f_grade', models.CharField(blank=True, max_length=2, verbose_name='F grade')),
-                ('m_grade', models.CharField(blank=True, max_length=2, verbose_name='M grade')),
-                ('rfm_class', models.CharField(blank=True, db_index=True, max_length=6, verbose_name='RFM class')),
-                ('tier', models.CharField(blank=True, choices=[('gold', 'Gold'), ('silver', 'Silver'), ('bronze', 'Bronze')], db_index=True, max_length=10, verbose_name='tier')),
-                ('segment', models.CharField(blank=True, max_length=40, verbose_name='segment')),
-                ('lifecycle_stage', models.CharField(blank=True, db_index=True, max_length=20, verbose_name='lifecycle stage')),
-                ('p_alive', models.FloatField(null=True, verbose_name='probability alive')),
-                ('expected_purchases_90d', models.FloatField(null=True, verbose_name='expected purchases, 90 days')),
-                ('expected_purchases_365d', models.FloatField(null=True, verbose_name='expected purchases, 365 days')),
-                ('clv_365d', models.DecimalField(decimal_places=2, max_digits=14, null=True, verbose_name='CLV, 365 days')),
-                ('churn_probability', models.FloatField(db_index=True, null=True, verbose_name='churn probability')),
-                ('churn_reasons', models.JSONField(blank=True, default=list, verbose_name='churn reasons')),
-                ('scored_at', models.DateTimeField(verbose_name='scored at')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='scoring.scoringrun')),
+                (
+                    "customer",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="score",
+                        serialize=False,
+                        to="customers.customer",
+                    ),
+                ),
+                ("recency_days", models.IntegerField(null=True, verbose_name="days since last purchase")),
+                ("frequency", models.IntegerField(default=0, verbose_name="purchases in period")),
+                (
+                    "monetary",
+                    models.DecimalField(decimal_places=2, default=0, max_digits=14, verbose_name="spend in period"),
+                ),
+                ("r_grade", models.CharField(blank=True, max_length=2, verbose_name="R grade")),
+                ("f_grade", models.CharField(blank=True, max_length=2, verbose_name="F grade")),
+                ("m_grade", models.CharField(blank=True, max_length=2, verbose_name="M grade")),
+                ("rfm_class", models.CharField(blank=True, db_index=True, max_length=6, verbose_name="RFM class")),
+                (
+                    "tier",
+                    models.CharField(
+                        blank=True,
+                        choices=[("gold", "Gold"), ("silver", "Silver"), ("bronze", "Bronze")],
+                        db_index=True,
+                        max_length=10,
+                        verbose_name="tier",
+                    ),
+                ),
+                ("segment", models.CharField(blank=True, max_length=40, verbose_name="segment")),
+                (
+                    "lifecycle_stage",
+                    models.CharField(blank=True, db_index=True, max_length=20, verbose_name="lifecycle stage"),
+                ),
+                ("p_alive", models.FloatField(null=True, verbose_name="probability alive")),
+                ("expected_purchases_90d", models.FloatField(null=True, verbose_name="expected purchases, 90 days")),
+                ("expected_purchases_365d", models.FloatField(null=True, verbose_name="expected purchases, 365 days")),
+                (
+                    "clv_365d",
+                    models.DecimalField(decimal_places=2, max_digits=14, null=True, verbose_name="CLV, 365 days"),
+                ),
+                ("churn_probability", models.FloatField(db_index=True, null=True, verbose_name="churn probability")),
+                ("churn_reasons", models.JSONField(blank=True, default=list, verbose_name="churn reasons")),
+                ("scored_at", models.DateTimeField(verbose_name="scored at")),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="scoring.scoringrun"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'customer score',
-                'verbose_name_plural': 'customer scores',
+                "verbose_name": "customer score",
+                "verbose_name_plural": "customer scores",
             },
         ),
         migrations.CreateModel(
-            name='GradeWarning',
+            name="GradeWarning",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=40, verbose_name='warning')),
-                ('reason', models.CharField(max_length=300, verbose_name='reason')),
-                ('team', models.CharField(default='marketing', max_length=20, verbose_name='team')),
-                ('status', models.CharField(choices=[('open', 'Open'), ('acknowledged', 'Acknowledged'), ('resolved', 'Resolved')], default='open', max_length=12, verbose_name='status')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='grade_warnings', to='customers.customer')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='grade_warnings', to='scoring.scoringrun')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.CharField(max_length=40, verbose_name="warning")),
+                ("reason", models.CharField(max_length=300, verbose_name="reason")),
+                ("team", models.CharField(default="marketing", max_length=20, verbose_name="team")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("acknowledged", "Acknowledged"), ("resolved", "Resolved")],
+                        default="open",
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="grade_warnings",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="grade_warnings",
+                        to="scoring.scoringrun",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'grade warning',
-                'verbose_name_plural': 'grade warnings',
-                'ordering': ['-created_at'],
-                'indexes': [models.Index(fields=['status', 'team', '-created_at'], name='grade_warning_queue')],
-                'constraints': [models.UniqueConstraint(fields=('customer', 'run', 'code'), name='grade_warning_unique')],
+                "verbose_name": "grade warning",
+                "verbose_name_plural": "grade warnings",
+                "ordering": ["-created_at"],
+                "indexes": [models.Index(fields=["status", "team", "-created_at"], name="grade_warning_queue")],
+                "constraints": [
+                    models.UniqueConstraint(fields=("customer", "run", "code"), name="grade_warning_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='GradeSnapshot',
+            name="GradeSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('cutoff', models.DateField(verbose_name='cutoff')),
-                ('r_grade', models.CharField(blank=True, max_length=2)),
-                ('f_grade', models.CharField(blank=True, max_length=2)),
-                ('m_grade', models.CharField(blank=True, max_length=2)),
-                ('tier', models.CharField(blank=True, max_length=10)),
-                ('lifecycle_stage', models.CharField(blank=True, max_length=20)),
-                ('churn_probability', models.FloatField(null=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='grade_history', to='customers.customer')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='snapshots', to='scoring.scoringrun')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("cutoff", models.DateField(verbose_name="cutoff")),
+                ("r_grade", models.CharField(blank=True, max_length=2)),
+                ("f_grade", models.CharField(blank=True, max_length=2)),
+                ("m_grade", models.CharField(blank=True, max_length=2)),
+                ("tier", models.CharField(blank=True, max_length=10)),
+                ("lifecycle_stage", models.CharField(blank=True, max_length=20)),
+                ("churn_probability", models.FloatField(null=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="grade_history",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="snapshots", to="scoring.scoringrun"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['customer', '-cutoff'],
-                'indexes': [models.Index(fields=['customer', '-cutoff'], name='grade_snapshot_customer')],
-                'constraints': [models.UniqueConstraint(fields=('run', 'customer'), name='grade_snapshot_unique')],
+                "ordering": ["customer", "-cutoff"],
+                "indexes": [models.Index(fields=["customer", "-cutoff"], name="grade_snapshot_customer")],
+                "constraints": [models.UniqueConstraint(fields=("run", "customer"), name="grade_snapshot_unique")],
             },
         ),
     ]
