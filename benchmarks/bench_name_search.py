@@ -40,13 +40,15 @@ def make_names(n: int, seed: int = 1) -> list[str]:
     return [s + f + (g if t else "") for s, f, g, t in zip(surnames, first, second, three, strict=True)]
 
 
-def timed(fn, repeat: int = 15) -> float:
+def timed(fn, repeat: int = 15) -> str:
+    """Median milliseconds over `repeat` runs, and how many rows the query returned."""
     samples = []
+    rows = 0
     for _ in range(repeat):
         start = time.perf_counter()
-        fn()
+        rows = len(fn())
         samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
+    return f"{statistics.median(samples):.2f} ({rows})"
 
 
 def token_sql(query: str, placeholder: str) -> tuple[str, list[str]]:
@@ -59,8 +61,8 @@ def token_sql(query: str, placeholder: str) -> tuple[str, list[str]]:
     return sql, tokens
 
 
-def bench_postgres(url: str, names: list[str], queries: list[str]) -> dict[str, dict[str, float]]:
-    out: dict[str, dict[str, float]] = {}
+def bench_postgres(url: str, names: list[str], queries: list[str]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
     with psycopg.connect(url.replace("postgres://", "postgresql://", 1), autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         conn.execute("DROP TABLE IF EXISTS names; DROP TABLE IF EXISTS tokens")
@@ -88,8 +90,8 @@ def bench_postgres(url: str, names: list[str], queries: list[str]) -> dict[str, 
     return out
 
 
-def bench_sqlite(names: list[str], queries: list[str]) -> dict[str, dict[str, float]]:
-    out: dict[str, dict[str, float]] = {}
+def bench_sqlite(names: list[str], queries: list[str]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         conn = sqlite3.connect(Path(tmp) / "names.sqlite3")
         conn.execute("CREATE TABLE names (id INTEGER PRIMARY KEY, name TEXT)")
@@ -121,15 +123,16 @@ def main() -> None:
     names = make_names(args.names)
     # A rare given-name pair, a common one, a surname + given name, a 3-character full name, one character.
     queries = ["嘉怡", "秀英", "王伟", names[12345 % len(names)], "涵"]
-    print(f"{args.names:,} names; median of 15 queries, milliseconds, LIMIT 20\n")
+    print(f"{args.names:,} names; median of 15 queries in milliseconds (rows returned, LIMIT 20)\n")
     print("| query | PostgreSQL tokens | PostgreSQL pg_trgm LIKE | SQLite tokens | SQLite FTS5 trigram LIKE |")
     print("| --- | ---: | ---: | ---: | ---: |")
     pg = bench_postgres(args.postgres, names, queries)
     lite = bench_sqlite(names, queries)
     for q in queries:
+        true = sum(q in name for name in names)
         print(
-            f"| {q} ({len(q)} chars) | {pg[q]['tokens']:.2f} | {pg[q]['pg_trgm']:.2f} | {lite[q]['tokens']:.2f} "
-            f"| {lite[q]['fts5_trigram']:.2f} |"
+            f"| {q} ({len(q)} chars, {true:,} names contain it) | {pg[q]['tokens']} | {pg[q]['pg_trgm']} "
+            f"| {lite[q]['tokens']} | {lite[q]['fts5_trigram']} |"
         )
 
 

@@ -22,7 +22,7 @@ def test_it_creates_a_customer_with_normalised_identities(users):
     ]
     event = AuditEvent.objects.get(object_type="customer", object_id=str(customer.pk))
     assert (event.action, event.actor, event.after["name"]) == ("create", users["sales"], "张伟")
-    assert SearchToken.objects.filter(customer=customer).count() == 3  # 张, 伟, 张伟
+    assert list(SearchToken.objects.filter(customer=customer).values_list("token", flat=True)) == ["张伟"]
 
 
 def test_it_names_the_field_for_bad_phone_and_email(users):
@@ -47,12 +47,7 @@ def test_it_audits_changes_with_before_and_after(users):
     event = AuditEvent.objects.filter(action="update").get()
     assert event.before == {"name": "王芳", "gender": ""}
     assert event.after == {"name": "王芳芳", "gender": "F"}
-    assert set(SearchToken.objects.filter(customer=customer).values_list("token", flat=True)) == {
-        "王",
-        "芳",
-        "王芳",
-        "芳芳",
-    }
+    assert set(SearchToken.objects.filter(customer=customer).values_list("token", flat=True)) == {"王芳", "芳芳"}
 
 
 def test_it_ignores_protected_fields_posted_with_a_change(users):
