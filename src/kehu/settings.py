@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -59,6 +60,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "ninja",
     "django_tasks",
     "django_tasks_db",
     "axes",
@@ -124,7 +126,11 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA busy_timeout=20000; PRAGMA cache_size=-64000; PRAGMA temp_store=MEMORY;"
         ),
     }
-    _db.setdefault("TEST", {})["NAME"] = os.environ.get("KEHU_TEST_SQLITE_NAME") or None
+    # Tests use a file, not memory, so that a second connection (Ibis in-database scoring) sees the
+    # test data; one per process, so that concurrent test runs never share it.
+    _db.setdefault("TEST", {})["NAME"] = os.environ.get("KEHU_TEST_SQLITE_NAME") or str(
+        Path(tempfile.gettempdir()) / f"kehu-test-{os.getpid()}.sqlite3"
+    )
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = _db["ENGINE"].endswith("postgresql")
