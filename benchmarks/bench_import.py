@@ -1,0 +1,155 @@
+"""Benchmark `kehu import orders` end to end against a bare COPY of the same file.
+
+    python benchmarks/bench_import.py --lines 100000 \
+        --pg postgres://postgres@127.0.0.1:5432/kehu_import_bench [--sqlite]
+
+Generates a CSV of N order lines (~N/1.5 orders, ~N/8 customers with phones in mixed formats),
+migrates the target databases, times the console command in a child process (validation,
+identity resolution, bulk SQL, derived data) and reports rows/s, the ratio to a bare `COPY` into
+an unlogged table in the same database, and the child's peak RSS."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+KEHU = [sys.executable, "-c", "import sys; from kehu.cli import main; sys.exit(main())"]
+HEADER = ["订单号", "下单时间", "渠道", "门店", "客户姓名", "手机", "邮箱", "商品编码", "数量", "单价"]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华"
+
+
+def phone_text(n: int, rng: random.Random) -> str:
+    digits = f"1{rng.choice('35789')}{n:09d}"[:11]
+    style = rng.randrange(4)
+    if style == 0:
+        return digits
+    if style == 1:
+        return f"+86 {digits[:3]} {digits[3:7]} {digits[7:]}"
+    if style == 2:
+        return f"{digits[:3]}-{digits[3:7]}-{digits[7:]}"
+    return "86" + digits
+
+
+def generate(path: Path, lines: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    customers = max(1, lines // 8)
+    phones = [phone_text(10_000_000 + i * 7, rng) for i in range(customers)]
+    names = [rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN) for _ in range(customers)]
+    channels = ["web", "app", "store"]
+    stores = ["sh-01", "hz-01", "bj-01"]
+    skus = ["M-SHIRT-01", "M-COAT-01", "S-SNEAK-01"] + [f"SKU-{i:05d}" for i in range(200)]
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        written = order = 0
+        while written < lines:
+            order += 1
+            buyer = rng.randrange(customers)
+            channel = rng.choice(channels)
+            store = rng.choice(stores) if channel == "store" else ""
+            day = f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+            when = f"{day} {rng.randint(8, 22):02d}:{rng.randint(0, 59):02d}"
+            email = f"u{buyer}@example.com" if buyer % 3 == 0 else ""
+            for _line in range(min(rng.choice((1, 1, 2, 2)), lines - written)):
+                writer.writerow([f"B{order:08d}", when, channel, store, names[buyer], phones[buyer], email,
+                                 rng.choice(skus), rng.randint(1, 3), f"{rng.randint(50, 2000)}.00"])  # fmt: skip
+                written += 1
+
+
+def run_child(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Seconds, peak RSS (MiB) of the child, its last stdout line."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    done = subprocess.run(args, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"failed: {' '.join(args)}\n{done.stderr[-2000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return elapsed, max(peak, before) / 1024, done.stdout.strip().splitlines()[-1]
+
+
+def seed_reference(env: dict[str, str]) -> None:
+    code = "import django; django.setup();from tests.factories import make_reference_data; make_reference_data()"
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+
+
+def bare_copy(url: str, path: Path) -> float:
+    import psycopg
+
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS bench_bare_copy")
+        cur.execute(
+            "CREATE UNLOGGED TABLE bench_bare_copy (" + ", ".join(f"c{i} text" for i in range(len(HEADER))) + ")"
+        )
+        start = time.perf_counter()
+        with (
+            path.open("rb") as handle,
+            cur.copy("COPY bench_bare_copy FROM STDIN WITH (FORMAT csv, HEADER true)") as copy,
+        ):
+            while block := handle.read(1 << 20):
+                copy.write(block)
+        conn.commit()
+        elapsed = time.perf_counter() - start
+        cur.execute("DROP TABLE bench_bare_copy")
+    return elapsed
+
+
+def reset_pg(url: str) -> None:
+    import psycopg
+
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432/kehu_import_bench")
+    parser.add_argument("--sqlite", action="store_true", help="also measure SQLite")
+    parser.add_argument("--chunk-rows", type=int, default=50_000)
+    options = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="kehu-bench-"))
+    data = work / "orders.csv"
+    generate(data, options.lines)
+    size = data.stat().st_size / 1e6
+    print(f"{options.lines:,} lines, {size:.0f} MB: {data}")
+    root = Path(__file__).resolve().parent.parent
+    base_env = {**os.environ, "PYTHONPATH": str(root), "DJANGO_SETTINGS_MODULE": "kehu.settings",
+                "KEHU_LOG_LEVEL": "WARNING"}  # fmt: skip
+    targets = [("PostgreSQL", {"DATABASE_URL": options.pg})]
+    if options.sqlite:
+        targets.append(("SQLite", {"DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}", "KEHU_VAR_DIR": str(work)}))
+    command = [*KEHU, "import", "orders", str(data), "--source", "bench", "--no-progress",
+               "--chunk-rows", str(options.chunk_rows), "--report", str(work / "errors.csv")]  # fmt: skip
+    for label, extra in targets:
+        env = {**base_env, **extra}
+        if label == "PostgreSQL":
+            reset_pg(options.pg)
+        subprocess.run([*KEHU, "migrate", "-v0", "--skip-checks"], env=env, check=True)
+        seed_reference(env)
+        seconds, rss, summary = run_child(command, env)
+        rate = options.lines / seconds
+        print(f"{label}: kehu import orders {seconds:.1f} s = {rate:,.0f} lines/s, peak RSS {rss:.0f} MiB, {summary}")
+        seconds2, _rss, summary2 = run_child(command, env)
+        print(f"{label}: same file again {seconds2:.1f} s = {options.lines / seconds2:,.0f} lines/s, {summary2}")
+        if label == "PostgreSQL":
+            copy_seconds = bare_copy(options.pg, data)
+            print(
+                f"PostgreSQL: bare COPY into an unlogged table {copy_seconds:.2f} s = "
+                f"{options.lines / copy_seconds:,.0f} lines/s; import/COPY time ratio {seconds / copy_seconds:.1f}x"
+            )
+
+
+if __name__ == "__main__":
+    main()

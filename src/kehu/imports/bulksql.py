@@ -1,0 +1,236 @@
+"""Set-based SQL for the bulk paths, one function per operation, the same call on both databases.
+
+PostgreSQL gets `COPY` (straight into the table, or into a temporary staging table followed by
+one `INSERT … SELECT … ON CONFLICT … RETURNING` or `UPDATE … FROM`); SQLite gets `executemany`
+and multi-row `INSERT … ON CONFLICT … RETURNING` (SQLite ≥ 3.35). Callers run these inside a
+transaction and pass values already validated; nothing here loops over rows issuing statements
+one by one. See ADR 0201."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model
+
+# SQLite ≥ 3.32 allows 32,766 bound variables per statement; stay well below.
+SQLITE_MAX_VARIABLES = 30_000
+IN_BATCH = 10_000
+_stage_counter = itertools.count(1)
+_PLAIN = frozenset({str, int, bool, float})
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def table(model: type[Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _sqlite_value(value: Any) -> Any:
+    """SQLite stores what Django's ORM would: UTC naive datetimes, decimals as text, JSON as text."""
+    if value is None or type(value) in _PLAIN:
+        return value
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value.isoformat(" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def _pg_value(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def batched(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def allocate_ids(model: type[Model], count: int) -> list[int]:
+    """Reserve `count` primary keys for rows about to be inserted, so children can reference them
+    without a round trip per row. PostgreSQL draws from the sequence; on SQLite the caller holds
+    the write lock (the transaction began IMMEDIATE), so the next ids are ours."""
+    if count <= 0:
+        return []
+    with connection.cursor() as cursor:
+        if is_postgres():
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [model._meta.db_table, count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table(model)}")
+        top = cursor.fetchone()[0]
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [model._meta.db_table])
+        row = cursor.fetchone()
+        start = max(top, row[0] if row else 0) + 1
+        return list(range(start, start + count))
+
+
+def copy_insert(model: type[Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
+    """Insert rows that are known to be new (no conflict handling): `COPY` on PostgreSQL,
+    `executemany` on SQLite."""
+    if not rows:
+        return 0
+    cols = ", ".join(_q(c) for c in columns)
+    with connection.cursor() as cursor:
+        if is_postgres():
+            with cursor.cursor.copy(f"COPY {table(model)} ({cols}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row([_pg_value(v) for v in row])
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            cursor.executemany(
+                f"INSERT INTO {table(model)} ({cols}) VALUES ({marks})",
+                [[_sqlite_value(v) for v in row] for row in rows],
+            )
+    return len(rows)
+
+
+def _stage(cursor: Any, model: type[Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """COPY rows into a temporary table shaped like the target's columns; returns its name."""
+    name = f"kehu_stage_{next(_stage_counter)}"
+    cols = ", ".join(_q(c) for c in columns)
+    cursor.execute(f"CREATE TEMP TABLE {name} ON COMMIT DROP AS SELECT {cols} FROM {table(model)} WITH NO DATA")
+    with cursor.cursor.copy(f"COPY {name} ({cols}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([_pg_value(v) for v in row])
+    return name
+
+
+def upsert_returning(
+    model: type[Model],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    conflict: Sequence[str],
+    update: Sequence[str],
+    returning: Sequence[str],
+    touch: Sequence[str] = (),
+    conflict_where: str = "",
+) -> list[tuple[Any, ...]]:
+    """Insert rows, or update the existing row with the same `conflict` key when any of the
+    `update` columns differs (`IS DISTINCT FROM`, so unchanged rows are not rewritten; `touch`
+    columns such as `updated_at` are set only then). Returns the `returning` columns of rows
+    inserted or changed; unchanged rows return nothing."""
+    if not rows:
+        return []
+    target = f"({', '.join(_q(c) for c in conflict)})" + (f" WHERE {conflict_where}" if conflict_where else "")
+    tbl = table(model)
+    sets = ", ".join(f"{_q(c)} = excluded.{_q(c)}" for c in [*update, *touch])
+    changed = " OR ".join(f"{tbl}.{_q(c)} IS DISTINCT FROM excluded.{_q(c)}" for c in update)
+    if not is_postgres():
+        # SQLite spells IS DISTINCT FROM as IS NOT.
+        changed = changed.replace("IS DISTINCT FROM", "IS NOT")
+    cols = ", ".join(_q(c) for c in columns)
+    ret = ", ".join(_q(c) for c in returning)
+    out: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        if is_postgres():
+            stage = _stage(cursor, model, columns, rows)
+            cursor.execute(
+                f"INSERT INTO {tbl} ({cols}) SELECT {cols} FROM {stage} "
+                f"ON CONFLICT {target} DO UPDATE SET {sets} WHERE {changed} RETURNING {ret}"
+            )
+            out = [tuple(r) for r in cursor.fetchall()]
+            cursor.execute(f"DROP TABLE {stage}")
+            return out
+        per_statement = max(1, SQLITE_MAX_VARIABLES // len(columns))
+        row_marks = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        for part in batched(rows, per_statement):
+            # "SELECT … WHERE true" resolves SQLite's parsing ambiguity between VALUES and ON CONFLICT.
+            values = ", ".join([row_marks] * len(part))
+            cursor.execute(
+                f"INSERT INTO {tbl} ({cols}) SELECT * FROM (VALUES {values}) WHERE true "
+                f"ON CONFLICT {target} DO UPDATE SET {sets} WHERE {changed} RETURNING {ret}",
+                [_sqlite_value(v) for row in part for v in row],
+            )
+            out.extend(tuple(r) for r in cursor.fetchall())
+    return out
+
+
+def insert_ignore_conflicts(
+    model: type[Model], columns: Sequence[str], rows: Sequence[Sequence[Any]], *, conflict: Sequence[str]
+) -> None:
+    """Insert rows, silently keeping the existing row where the `conflict` key already exists."""
+    if not rows:
+        return
+    cols = ", ".join(_q(c) for c in columns)
+    target = ", ".join(_q(c) for c in conflict)
+    with connection.cursor() as cursor:
+        if is_postgres():
+            stage = _stage(cursor, model, columns, rows)
+            cursor.execute(
+                f"INSERT INTO {table(model)} ({cols}) SELECT {cols} FROM {stage} ON CONFLICT ({target}) DO NOTHING"
+            )
+            cursor.execute(f"DROP TABLE {stage}")
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            cursor.executemany(
+                f"INSERT INTO {table(model)} ({cols}) VALUES ({marks}) ON CONFLICT ({target}) DO NOTHING",
+                [[_sqlite_value(v) for v in row] for row in rows],
+            )
+
+
+def update_by_id(model: type[Model], columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
+    """Set `columns` on the rows whose id is the first value of each row."""
+    if not rows:
+        return 0
+    tbl = table(model)
+    with connection.cursor() as cursor:
+        if is_postgres():
+            stage = _stage(cursor, model, ["id", *columns], rows)
+            sets = ", ".join(f"{_q(c)} = s.{_q(c)}" for c in columns)
+            cursor.execute(f"UPDATE {tbl} SET {sets} FROM {stage} s WHERE {tbl}.id = s.id")
+            cursor.execute(f"DROP TABLE {stage}")
+        else:
+            sets = ", ".join(f"{_q(c)} = %s" for c in columns)
+            cursor.executemany(
+                f"UPDATE {tbl} SET {sets} WHERE id = %s",
+                [[_sqlite_value(v) for v in row[1:]] + [row[0]] for row in rows],
+            )
+    return len(rows)
+
+
+def fetch_in(sql: str, values: Sequence[Any], params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Run `sql` (containing one `{in}` placeholder for an IN list, placed after `params`) over
+    `values` in batches; returns all rows."""
+    out: list[tuple[Any, ...]] = []
+    if not values:
+        return out
+    with connection.cursor() as cursor:
+        for part in batched(list(values), IN_BATCH):
+            cursor.execute(sql.format(**{"in": ", ".join(["%s"] * len(part))}), [*params, *part])
+            out.extend(tuple(r) for r in cursor.fetchall())
+    return out
+
+
+def delete_in(model: type[Model], column: str, values: Sequence[Any], extra_where: str = "") -> None:
+    if not values:
+        return
+    with connection.cursor() as cursor:
+        for part in batched(list(values), IN_BATCH):
+            marks = ", ".join(["%s"] * len(part))
+            cursor.execute(
+                f"DELETE FROM {table(model)} WHERE {_q(column)} IN ({marks}) {extra_where}",
+                list(part),
+            )

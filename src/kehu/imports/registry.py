@@ -1,0 +1,141 @@
+"""The importer registry and the contract an importer implements.
+
+An importer declares its fields (with the Chinese and English headers that map to them) and
+turns a chunk of mapped rows into counts: `validate` parses rows into its own records and row
+errors, `write` stores the records set-based. Apps add importers with
+`register_importer("tickets", TicketImporter)`, typically in their `AppConfig.ready`."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.utils.translation import gettext as _
+
+from kehu.imports.readers import UnusableInput
+
+if TYPE_CHECKING:
+    from kehu.customers.bulk_upsert import Change
+    from kehu.imports.models import ImportJob
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    synonyms: tuple[str, ...] = ()
+    required: bool = False
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str
+    code: str
+    message: str
+
+
+@dataclass
+class MappedRow:
+    """One data row: its number in the file and its cells by field name (mapped fields only)."""
+
+    number: int
+    cells: dict[str, str]
+
+
+@dataclass
+class ChunkResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+
+
+class Importer:
+    """Base class. Subclasses set `kind`, `fields` and optionally `group_field` (rows sharing
+    that field's value form one record, e.g. the lines of one order, and are never split across
+    chunks), and implement `validate` and `write`. One instance serves one import run, so it may
+    keep file-wide state (`settled` customers, groups already seen)."""
+
+    kind: ClassVar[str] = ""
+    fields: ClassVar[tuple[Field, ...]] = ()
+    group_field: ClassVar[str | None] = None
+
+    def __init__(self, *, source: str, job: ImportJob, columns: dict[str, str]) -> None:
+        self.source = source
+        self.job = job
+        self.columns = columns  # field name → the file's header text, for error reports
+        self.settled: set[int] = set()
+
+    def error(self, row: MappedRow, field_name: str, code: str, message: str) -> RowError:
+        return RowError(row.number, self.columns.get(field_name, field_name), code, message)
+
+    def validate(self, rows: Sequence[MappedRow]) -> tuple[list[Any], list[RowError]]:
+        raise NotImplementedError
+
+    def write(self, records: list[Any]) -> ChunkResult:
+        raise NotImplementedError
+
+
+_REGISTRY: dict[str, type[Importer]] = {}
+
+
+def register_importer(kind: str, importer: type[Importer]) -> None:
+    _REGISTRY[kind] = importer
+
+
+def get_importer(kind: str) -> type[Importer]:
+    try:
+        return _REGISTRY[kind]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY))
+        raise UnusableInput(
+            _("Unknown import kind %(kind)s (known: %(known)s).") % {"kind": kind, "known": known}
+        ) from None
+
+
+def importer_kinds() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+_HEADER_NOISE = re.compile(r"[\s_\-*:：()（）\[\]【】/.]+|必填|选填")
+
+
+def header_key(text: str) -> str:
+    """The form headers are compared in: NFKC, case-folded, without spaces, punctuation or
+    "必填" markers, so `手机号码（必填）`, `Mobile_Phone` and `mobile phone` all compare plainly."""
+    return _HEADER_NOISE.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
+def resolve_mapping(header: Sequence[str], importer: type[Importer], explicit: dict[str, str] | None) -> dict[str, int]:
+    """Field name → column index. An explicit mapping (`{"file column": "field"}`, a field of ""
+    or null ignores the column) wins; other columns match a field's name or synonyms. Unknown
+    columns are ignored; a missing required field makes the file unusable."""
+    fields = {f.name: f for f in importer.fields}
+    mapping: dict[str, int] = {}
+    explicit = explicit or {}
+    explicit_keys = {header_key(k): v for k, v in explicit.items()}
+    for column, target in explicit.items():
+        if target and target not in fields:
+            raise UnusableInput(_("The mapping names an unknown field %(field)s.") % {"field": target})
+        if header_key(column) not in {header_key(h) for h in header}:
+            raise UnusableInput(_("The mapping names a column %(column)s the file does not have.") % {"column": column})
+    lookup: dict[str, str] = {}
+    for f in importer.fields:
+        for synonym in (f.name, *f.synonyms):
+            lookup.setdefault(header_key(synonym), f.name)
+    for index, text in enumerate(header):
+        key = header_key(text)
+        target = explicit_keys[key] if key in explicit_keys else lookup.get(key, "")
+        if target and target not in mapping:
+            mapping[target] = index
+    missing = [f.name for f in importer.fields if f.required and f.name not in mapping]
+    if missing:
+        raise UnusableInput(
+            _("The file has no column for %(fields)s; name the column or give a mapping.")
+            % {"fields": ", ".join(missing)}
+        )
+    return mapping
