@@ -30,3 +30,18 @@ def _clear_cache() -> None:
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings: Any) -> Any:
+    """Tests read messages in English unless they ask for Chinese (the product's default)."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    # Tests do not run collectstatic, so pages link static files without the hashed manifest.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    with translation.override("en"):
+        yield

@@ -73,7 +73,7 @@ def test_it_reports_bad_orders_by_position_and_field_and_keeps_the_good_ones(ref
     assert result.created == 1
     assert [(e["index"], sorted(e["errors"])) for e in result.errors] == [
         (1, ["customer.phone"]),
-        (2, ["lines.1.amount", "paid_amount", "total_amount"]),
+        (2, ["lines.0.amount", "paid_amount", "total_amount"]),
         (3, ["channel"]),
     ]
     assert Order.objects.count() == 1

@@ -65,22 +65,39 @@ class IngestResult:
     order_ids: list[int | None] = field(default_factory=list)
 
 
+# The money columns hold 14 digits, 2 after the point.
+MAX_AMOUNT = Decimal("999999999999.99")
+# Longest accepted text per field, as the columns define them.
+MAX_LENGTHS = {"source_system": 40, "source_id": 100, "number": 100, "sku": 64, "name": 200, "identity": 200}
+
+
 def _money(value: object, field_name: str, errors: dict[str, list[str]]) -> Decimal:
     try:
         amount = Decimal(str(value if value not in (None, "") else "0")).quantize(CENT)
     except (InvalidOperation, ValueError):
         errors.setdefault(field_name, []).append(_("Enter an amount."))
         return Decimal(0)
+    if not amount.is_finite() or amount > MAX_AMOUNT:
+        errors.setdefault(field_name, []).append(_("The amount is too large."))
+        return Decimal(0)
     if amount < 0:
         errors.setdefault(field_name, []).append(_("An amount cannot be negative."))
     return amount
 
 
+def _text(value: object, field_name: str, limit: int, errors: dict[str, list[str]]) -> str:
+    text = str(value or "").strip()
+    if len(text) > limit:
+        errors.setdefault(field_name, []).append(_("At most %(limit)d characters.") % {"limit": limit})
+    return text
+
+
 def check_order_input(data: dict[str, Any], channels: dict[str, Channel], stores: dict[str, Store]) -> OrderInput:
     """Validate one order as sent by a web shop, marketplace or POS. Raises ValidationError."""
     errors: dict[str, list[str]] = {}
-    source_system = str(data.get("source_system") or "").strip()
-    source_id = str(data.get("source_id") or "").strip()
+    source_system = _text(data.get("source_system"), "source_system", MAX_LENGTHS["source_system"], errors)
+    source_id = _text(data.get("source_id"), "source_id", MAX_LENGTHS["source_id"], errors)
+    number = _text(data.get("number"), "number", MAX_LENGTHS["number"], errors)
     if not source_system:
         errors.setdefault("source_system", []).append(_("Required."))
     if not source_id:
@@ -122,7 +139,8 @@ def check_order_input(data: dict[str, Any], channels: dict[str, Channel], stores
             email = normalise_email(str(customer["email"]))
         except ValidationError as exc:
             errors.setdefault("customer.email", []).extend(exc.messages)
-    card = str(customer.get("member_card") or "").strip() or None
+    card = _text(customer.get("member_card"), "customer.member_card", MAX_LENGTHS["identity"], errors) or None
+    customer_name = _text(customer.get("name"), "customer.name", MAX_LENGTHS["name"], errors)
     customer_id = customer.get("id")
     if (
         not (phone or email or card or customer_id)
@@ -131,24 +149,26 @@ def check_order_input(data: dict[str, Any], channels: dict[str, Channel], stores
     ):
         errors.setdefault("customer", []).append(_("Give the buyer's phone, email, member card or customer id."))
     lines: list[LineInput] = []
-    for i, line in enumerate(data.get("lines") or [], start=1):
+    # Positions in error keys count from 0, like the batch index and JSON arrays.
+    for i, line in enumerate(data.get("lines") or []):
         qty = line.get("quantity", 1)
-        if not isinstance(qty, int) or qty <= 0:
+        if not isinstance(qty, int) or isinstance(qty, bool) or not 0 < qty <= 1_000_000:
             errors.setdefault(f"lines.{i}.quantity", []).append(_("Enter a positive whole number."))
             qty = 1
         unit = _money(line.get("unit_price"), f"lines.{i}.unit_price", errors)
         amount = _money(line.get("amount", unit * qty), f"lines.{i}.amount", errors)
-        sku = str(line.get("sku") or "").strip()
+        sku = _text(line.get("sku"), f"lines.{i}.sku", MAX_LENGTHS["sku"], errors)
         if not sku:
             errors.setdefault(f"lines.{i}.sku", []).append(_("Required."))
-        lines.append(LineInput(sku=sku, quantity=qty, unit_price=unit, amount=amount, name=str(line.get("name") or "")))
+        name = _text(line.get("name"), f"lines.{i}.name", MAX_LENGTHS["name"], errors)
+        lines.append(LineInput(sku=sku, quantity=qty, unit_price=unit, amount=amount, name=name))
     if errors:
         raise ValidationError(errors)
     assert channel is not None
     return OrderInput(
         source_system=source_system,
         source_id=source_id,
-        number=str(data.get("number") or source_id),
+        number=number or source_id,
         channel=channel,
         store=store,
         status=status,
@@ -157,7 +177,7 @@ def check_order_input(data: dict[str, Any], channels: dict[str, Channel], stores
         discount_amount=discount,
         paid_amount=paid,
         refunded_amount=refunded,
-        customer_name=normalise_name(str(customer.get("name") or "")) or _("Unnamed customer"),
+        customer_name=normalise_name(customer_name) or _("Unnamed customer"),
         phone=phone,
         email=email,
         member_card=card,

@@ -95,6 +95,8 @@ def check_customer_input(data: dict[str, Any]) -> CustomerInput:
         except ValidationError as exc:
             errors.setdefault("email", []).extend(exc.messages)
     cards = [c.strip() for c in _as_list(data.get("member_cards") or data.get("member_card")) if c.strip()]
+    home_store_id = _optional_int(data.get("home_store_id"), "home_store_id", errors)
+    preferred_channel_id = _optional_int(data.get("preferred_channel_id"), "preferred_channel_id", errors)
     if errors:
         raise ValidationError(errors)
     return CustomerInput(
@@ -103,8 +105,8 @@ def check_customer_input(data: dict[str, Any]) -> CustomerInput:
         party_type=party_type,
         gender=gender,
         birthday=birthday,
-        home_store_id=_optional_int(data.get("home_store_id")),
-        preferred_channel_id=_optional_int(data.get("preferred_channel_id")),
+        home_store_id=home_store_id,
+        preferred_channel_id=preferred_channel_id,
         phones=list(dict.fromkeys(phones)),
         emails=list(dict.fromkeys(emails)),
         member_cards=list(dict.fromkeys(cards)),
@@ -119,10 +121,14 @@ def _as_list(value: object) -> list[str]:
     return [str(value)]
 
 
-def _optional_int(value: object) -> int | None:
+def _optional_int(value: object, field_name: str, errors: dict[str, list[str]]) -> int | None:
     if value in (None, ""):
         return None
-    return int(value)  # type: ignore[call-overload, no-any-return]
+    try:
+        return int(value)  # type: ignore[call-overload, no-any-return]
+    except (TypeError, ValueError):
+        errors.setdefault(field_name, []).append(_("Enter a whole number."))
+        return None
 
 
 def check_identities_free(values: Iterable[tuple[str, str]], exclude_customer_id: int | None = None) -> None:
@@ -152,8 +158,31 @@ def snapshot(customer: Customer) -> dict[str, Any]:
     return {f: (str(v) if isinstance(v, dt.date) else v) for f in EDITABLE_FIELDS for v in [getattr(customer, f)]}
 
 
+def check_references(actor: User | None, clean: CustomerInput) -> None:
+    """Refuse unknown store and channel ids with a field error, and stop a store manager from
+    assigning a customer to a store that is not theirs."""
+    from kehu.accounts import policy
+    from kehu.commerce.models import Channel, Store
+
+    errors: dict[str, list[str]] = {}
+    if clean.home_store_id is not None:
+        if not Store.objects.filter(pk=clean.home_store_id).exists():
+            errors["home_store_id"] = [_("Unknown store.")]
+        elif (
+            actor is not None
+            and policy.is_store_scoped(actor)
+            and not actor.stores.filter(pk=clean.home_store_id).exists()
+        ):
+            errors["home_store_id"] = [_("You can only assign customers to your own stores.")]
+    if clean.preferred_channel_id is not None and not Channel.objects.filter(pk=clean.preferred_channel_id).exists():
+        errors["preferred_channel_id"] = [_("Unknown channel.")]
+    if errors:
+        raise ValidationError(errors)
+
+
 def check_create_customer(actor: User | None, data: dict[str, Any], *, via: str = "web") -> Customer:
     clean = check_customer_input(data)
+    check_references(actor, clean)
     check_identities_free(_identity_pairs(clean))
     return do_create_customer(actor, clean, via=via)
 
@@ -190,8 +219,10 @@ def check_update_customer(
     actor: User | None, customer: Customer, data: dict[str, Any], *, via: str = "web"
 ) -> Customer:
     """Change the profile fields present in `data`; unknown or protected fields are ignored."""
-    merged = {**snapshot(customer), **{k: v for k, v in data.items() if k in EDITABLE_FIELDS}}
-    clean = check_customer_input(merged)
+    changes = {k: v for k, v in data.items() if k in EDITABLE_FIELDS}
+    clean = check_customer_input({**snapshot(customer), **changes})
+    if "home_store_id" in changes or "preferred_channel_id" in changes:
+        check_references(actor, clean)
     return do_update_customer(actor, customer, clean, via=via)
 
 
@@ -222,17 +253,17 @@ def do_update_customer(actor: User | None, customer: Customer, data: CustomerInp
 def check_add_identity(
     actor: User | None, customer: Customer, kind: str, raw: str, *, via: str = "web"
 ) -> CustomerIdentity:
-    if kind == IdentityKind.PHONE:
-        value = normalise_phone(raw)
-    elif kind == IdentityKind.EMAIL:
-        value = normalise_email(raw)
-    elif kind in IdentityKind.values:
-        value = raw.strip()
-        if not value:
-            raise ValidationError({"value": [_("Enter a value.")]})
-    else:
+    """Add a normalised identity; errors are reported on the `value` (or `kind`) field."""
+    if kind not in IdentityKind.values:
         raise ValidationError({"kind": [_("Unknown identity kind.")]})
-    check_identities_free([(kind, value)], exclude_customer_id=customer.pk)
+    normalisers = {IdentityKind.PHONE: normalise_phone, IdentityKind.EMAIL: normalise_email}
+    try:
+        value = normalisers[kind](raw) if kind in normalisers else raw.strip()
+        if not value:
+            raise ValidationError(_("Enter a value."))
+        check_identities_free([(kind, value)], exclude_customer_id=customer.pk)
+    except ValidationError as exc:
+        raise ValidationError({"value": exc.messages}) from exc
     return do_add_identity(actor, customer, kind, value, via=via)
 
 
@@ -249,7 +280,7 @@ def do_add_identity(
 
 
 @transaction.atomic
-def do_add_note(actor: User | None, customer: Customer, body: str) -> Note:
+def do_add_note(actor: User | None, customer: Customer, body: str, *, via: str = "web") -> Note:
     note = Note.objects.create(customer=customer, author=actor, body=body)
     Interaction.objects.create(
         customer=customer,
@@ -260,7 +291,7 @@ def do_add_note(actor: User | None, customer: Customer, body: str) -> Note:
         ref_type="note",
         ref_id=note.pk,
     )
-    do_audit(actor, AuditAction.CREATE, "note", note.pk, after={"customer": customer.pk})
+    do_audit(actor, AuditAction.CREATE, "note", note.pk, after={"customer": customer.pk}, via=via)
     return note
 
 
