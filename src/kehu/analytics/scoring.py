@@ -1,0 +1,155 @@
+"""End-to-end customer scoring: summary, RFM, lifecycle, BG/NBD + Gamma-Gamma CLV and churn in one call."""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from .bgnbd import BetaGeoModel
+from .churn import ChurnModel, transaction_churn_dataset, transaction_churn_features
+from .clv import customer_lifetime_value
+from .exceptions import AnalyticsError, ModelFitWarning
+from .gamma_gamma import GammaGammaModel
+from .lifecycle import LifecycleRules, assign_lifecycle
+from .rfm import RFMConfig, grade_rfm, segment_customers
+from .sources import ColumnNames, to_day_number, transactions_from_pandas
+from .summary import SummaryOptions, customer_summary, time_unit_days
+
+__all__ = ["SCORE_COLUMNS", "ScoreConfig", "score_customers"]
+
+SCORE_COLUMNS = [
+    "customer_id",
+    "recency_days",
+    "frequency",
+    "monetary",
+    "r_grade",
+    "f_grade",
+    "m_grade",
+    "rfm_class",
+    "tier",
+    "lifecycle_stage",
+    "p_alive",
+    "expected_purchases_90d",
+    "expected_purchases_365d",
+    "clv_365d",
+    "churn_probability",
+    "churn_reasons",
+]
+
+
+@dataclass(frozen=True)
+class ScoreConfig:
+    """Settings of :func:`score_customers`.
+
+    ``rfm_period_days`` is the RFM look-back window; ``churn_horizon_days`` N defines churn as "no purchase in
+    the next N days": the churn model is trained on the file's own history (features at cutoff - N, labels from
+    the N days up to the cutoff, customers active in the year before cutoff - N) and then applied to features at
+    the cutoff. ``churn_splits`` > 0 also cross-validates it (slower; 0 = fit only). Reasons are computed for
+    customers whose churn probability is at least ``reason_threshold`` (at most ``max_reason_rows`` of the
+    riskiest, because each reason costs one model evaluation per feature).
+    """
+
+    time_unit: str = "week"
+    rfm_period_days: int | None = 365
+    rfm: RFMConfig = field(default_factory=RFMConfig)
+    lifecycle: LifecycleRules = field(default_factory=LifecycleRules)
+    monthly_discount_rate: float = 0.01
+    churn_horizon_days: int = 90
+    churn_splits: int = 0
+    reason_threshold: float = 0.5
+    max_reason_rows: int = 20_000
+    duplicates: str = "warn"
+    future: str = "warn"
+    random_state: int | None = 0
+
+
+def score_customers(
+    transactions: ir.Table | pd.DataFrame,
+    cutoff: dt.date | dt.datetime | str,
+    config: ScoreConfig | None = None,
+    columns: ColumnNames | None = None,
+    progress: Callable[[str], None] | None = None,
+    date_format: str | None = None,
+) -> pd.DataFrame:
+    """Score every customer with a purchase on or before ``cutoff`` (later data is ignored).
+
+    Returns the columns of :data:`SCORE_COLUMNS` plus ``segment``, ``strategy``, ``expected_spend`` and the
+    summary columns. Model steps that the data cannot support (e.g. nobody repeats) emit a
+    :class:`ModelFitWarning` and leave their columns empty (NaN) instead of failing the whole run.
+    """
+    cfg = config or ScoreConfig()
+    step = progress or (lambda _msg: None)
+    raw = transactions_from_pandas(transactions) if isinstance(transactions, pd.DataFrame) else transactions
+    unit = time_unit_days(cfg.time_unit)
+    opts = SummaryOptions(
+        time_unit=cfg.time_unit,  # type: ignore[arg-type]
+        period_days=cfg.rfm_period_days,
+        duplicates=cfg.duplicates,  # type: ignore[arg-type]
+        future=cfg.future,  # type: ignore[arg-type]
+    )
+    summary = customer_summary(raw, cutoff, opts, columns, date_format)
+    step("summary")
+    scored = grade_rfm(summary, cfg.rfm)
+    scored = segment_customers(scored)
+    x, t_x, T = (scored[c].to_numpy(dtype=float) for c in ("x", "t_x", "T"))
+    n = len(scored)
+    for col in ("p_alive", "expected_purchases_90d", "expected_purchases_365d", "expected_spend", "clv_365d"):
+        scored[col] = np.nan
+    bg: BetaGeoModel | None = None
+    try:
+        bg = BetaGeoModel(compute_standard_errors=False).fit(x, t_x, T)
+        scored["p_alive"] = bg.p_alive(x, t_x, T)
+        scored["expected_purchases_90d"] = bg.conditional_expected_purchases(90 / unit, x, t_x, T)
+        scored["expected_purchases_365d"] = bg.conditional_expected_purchases(365 / unit, x, t_x, T)
+    except AnalyticsError as exc:
+        warnings.warn(f"BG/NBD not fitted, p_alive and expected purchases left empty: {exc}", ModelFitWarning,
+                      stacklevel=2)
+    step("bgnbd")
+    if bg is not None:
+        try:
+            spend = scored["avg_repeat_value"].to_numpy(dtype=float)
+            gg = GammaGammaModel(compute_standard_errors=False).fit(x, np.nan_to_num(spend))
+            expected_spend = gg.expected_average_spend(x, spend)
+            scored["expected_spend"] = expected_spend
+            scored["clv_365d"] = customer_lifetime_value(
+                bg, x, t_x, T, expected_spend, months=12, monthly_discount_rate=cfg.monthly_discount_rate,
+                days_per_time_unit=unit,
+            )
+        except AnalyticsError as exc:
+            warnings.warn(f"Gamma-Gamma not fitted, clv_365d left empty: {exc}", ModelFitWarning, stacklevel=2)
+    step("gamma-gamma")
+    scored = assign_lifecycle(scored, cfg.lifecycle)
+    scored["churn_probability"] = np.nan
+    scored["churn_reasons"] = ""
+    try:
+        cutoff_day = to_day_number(cutoff)
+        train_cutoff = pd.Timestamp(dt.date(1970, 1, 1)) + pd.Timedelta(days=cutoff_day - cfg.churn_horizon_days)
+        X_train, y_train = transaction_churn_dataset(
+            raw, train_cutoff, cfg.churn_horizon_days, columns=columns, date_format=date_format
+        )
+        model = ChurnModel(n_splits=cfg.churn_splits, random_state=cfg.random_state)
+        model.fit(X_train, y_train)
+        X_now = transaction_churn_features(raw, cutoff, columns=columns, date_format=date_format)
+        X_now = X_now.reindex(scored["customer_id"].to_numpy())
+        prob = model.predict_proba(X_now)
+        scored["churn_probability"] = prob
+        risky = np.flatnonzero(prob >= cfg.reason_threshold)
+        if risky.size > cfg.max_reason_rows:
+            risky = np.sort(risky[np.argsort(-prob[risky], kind="stable")[: cfg.max_reason_rows]])
+        if risky.size:
+            reasons = model.explain(X_now.iloc[risky])
+            scored.loc[scored.index[risky], "churn_reasons"] = reasons["churn_reasons"].to_numpy()
+    except AnalyticsError as exc:
+        warnings.warn(f"churn model not trained, churn_probability left empty: {exc}", ModelFitWarning, stacklevel=2)
+    step("churn")
+    assert len(scored) == n
+    extra = [c for c in scored.columns if c not in SCORE_COLUMNS]
+    return scored[SCORE_COLUMNS + extra]
+
+
