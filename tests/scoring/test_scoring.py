@@ -139,3 +139,31 @@ def test_it_gives_the_same_scores_in_the_database_and_in_duckdb(ref):
     in_database = list(CustomerScore.objects.order_by("customer_id").values_list(*fields))
     score(cutoff, engine="duckdb")
     assert list(CustomerScore.objects.order_by("customer_id").values_list(*fields)) == in_database
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_queues_one_run_per_cutoff_and_runs_it_on_a_worker(ref):
+    from django_tasks_db.models import DBTaskResult
+
+    from kehu.scoring.actions import do_request_scoring
+
+    build_history(n=120)
+    first = do_request_scoring(None, dt.date(2025, 12, 31))
+    again = do_request_scoring(None, dt.date(2025, 12, 31))
+    assert again.pk == first.pk
+    assert DBTaskResult.objects.count() == 1
+    from django.core.management import call_command
+
+    call_command("db_worker", "--batch", "--interval", "0")
+    first.refresh_from_db()
+    assert first.status == RunStatus.SUCCEEDED, first.message
+    assert CustomerScore.objects.count() == first.customers_scored > 0
+
+
+def test_it_lists_the_periodic_jobs(capsys):
+    from django.core.management import call_command
+
+    call_command("scheduler", "--list")
+    out = capsys.readouterr().out
+    assert "scoring      0 2 1 1,4,7,10 *" in out
+    assert "reconcile" in out

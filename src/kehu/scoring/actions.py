@@ -43,10 +43,15 @@ WARNING_CODES_KEPT = (
 
 
 def do_request_scoring(actor: User | None, cutoff: dt.date | None = None) -> ScoringRun:
-    """Queue a scoring run; the task starts once this transaction commits."""
+    """Queue a scoring run; the task starts once this transaction commits. A run already queued
+    or running for the same cutoff is returned instead of starting another."""
     from kehu.scoring.tasks import run_scoring_task
 
-    run = ScoringRun.objects.create(cutoff=cutoff or timezone.localdate(), triggered_by=actor)
+    cutoff = cutoff or timezone.localdate()
+    pending = ScoringRun.objects.filter(cutoff=cutoff, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).first()
+    if pending is not None:
+        return pending
+    run = ScoringRun.objects.create(cutoff=cutoff, triggered_by=actor)
     do_audit(actor, "create", "scoring_run", run.pk, after={"cutoff": str(run.cutoff)})
     transaction.on_commit(lambda: run_scoring_task.enqueue(run.pk))
     return run

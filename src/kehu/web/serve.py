@@ -16,6 +16,7 @@ def serve(argv: list[str]) -> int:
     parser.add_argument("--bind", default=os.environ.get("KEHU_BIND", "127.0.0.1:8000"))
     parser.add_argument("--web-workers", type=int, default=int(os.environ.get("KEHU_WEB_WORKERS", "3")))
     parser.add_argument("--task-workers", type=int, default=int(os.environ.get("KEHU_TASK_WORKERS", "1")))
+    parser.add_argument("--no-scheduler", action="store_true", help="do not run the periodic jobs here")
     options = parser.parse_args(argv)
     python = sys.executable
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kehu.settings"}
@@ -45,6 +46,8 @@ def serve(argv: list[str]) -> int:
         subprocess.Popen([python, "-m", "kehu.cli", "db_worker"], env=env)  # noqa: S603
         for _ in range(options.task_workers)
     ]
+    if not options.no_scheduler:
+        processes.append(subprocess.Popen([python, "-m", "kehu.cli", "scheduler"], env=env))  # noqa: S603
     print(f"kehu is running on http://{options.bind}/ (Ctrl+C to stop)", flush=True)
 
     def stop(*_: object) -> None:
