@@ -9,7 +9,7 @@ from django.utils import timezone
 from kehu.scoring.actions import do_run_scoring
 from kehu.scoring.models import CustomerScore, GradeSnapshot, GradeWarning, RunStatus, ScoringRun
 from kehu.scoring.source import database_engine_available
-from tests.factories import make_customer, make_order
+from tests.factories import make_customer
 
 TZ = timezone.get_current_timezone()
 
