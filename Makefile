@@ -38,6 +38,7 @@ test: $(VENV)/.installed-test lint test-sqlite test-postgres
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy src/kehu/analytics
 	$(KEHU) makemigrations --check --dry-run -v 1
 
 test-sqlite: $(VENV)/.installed-test
