@@ -6,7 +6,8 @@
 Generates a CSV of N order lines (~N/1.5 orders, ~N/8 customers with phones in mixed formats),
 migrates the target databases, times the console command in a child process (validation,
 identity resolution, bulk SQL, derived data) and reports rows/s, the ratio to a bare `COPY` into
-an unlogged table in the same database, and the child's peak RSS."""
+an unlogged table in the same database, and the child's peak RSS. Ends with a Markdown table for
+docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -118,6 +119,7 @@ def main() -> None:
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432/kehu_import_bench")
     parser.add_argument("--sqlite", action="store_true", help="also measure SQLite")
     parser.add_argument("--chunk-rows", type=int, default=50_000)
+    parser.add_argument("--no-rerun", action="store_true", help="skip the second (idempotent) run")
     options = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="kehu-bench-"))
     data = work / "orders.csv"
@@ -132,6 +134,10 @@ def main() -> None:
         targets.append(("SQLite", {"DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}", "KEHU_VAR_DIR": str(work)}))
     command = [*KEHU, "import", "orders", str(data), "--source", "bench", "--no-progress",
                "--chunk-rows", str(options.chunk_rows), "--report", str(work / "errors.csv")]  # fmt: skip
+    table: list[str] = [
+        "| database | lines | import s | lines/s | same file again | bare COPY lines/s | import/COPY | peak RSS |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for label, extra in targets:
         env = {**base_env, **extra}
         if label == "PostgreSQL":
@@ -141,14 +147,25 @@ def main() -> None:
         seconds, rss, summary = run_child(command, env)
         rate = options.lines / seconds
         print(f"{label}: kehu import orders {seconds:.1f} s = {rate:,.0f} lines/s, peak RSS {rss:.0f} MiB, {summary}")
-        seconds2, _rss, summary2 = run_child(command, env)
-        print(f"{label}: same file again {seconds2:.1f} s = {options.lines / seconds2:,.0f} lines/s, {summary2}")
+        again = "–"
+        if not options.no_rerun:
+            seconds2, _rss, summary2 = run_child(command, env)
+            print(f"{label}: same file again {seconds2:.1f} s = {options.lines / seconds2:,.0f} lines/s, {summary2}")
+            again = f"{options.lines / seconds2:,.0f} lines/s"
+        copy_rate = ratio = "–"
         if label == "PostgreSQL":
             copy_seconds = bare_copy(options.pg, data)
             print(
                 f"PostgreSQL: bare COPY into an unlogged table {copy_seconds:.2f} s = "
                 f"{options.lines / copy_seconds:,.0f} lines/s; import/COPY time ratio {seconds / copy_seconds:.1f}x"
             )
+            copy_rate, ratio = f"{options.lines / copy_seconds:,.0f}", f"{seconds / copy_seconds:.1f}×"
+        table.append(
+            f"| {label} | {options.lines:,} | {seconds:.1f} | {rate:,.0f} | {again} | {copy_rate} | {ratio} "
+            f"| {rss:.0f} MiB |"
+        )
+    print(f"\nMachine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end.\n")
+    print("\n".join(table))
 
 
 if __name__ == "__main__":

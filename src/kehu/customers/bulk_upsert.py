@@ -76,12 +76,14 @@ class CustomerRow:
 
 @dataclass
 class Change:
-    """A row a bulk write created or changed, for an import's history (and its revert)."""
+    """A row a bulk write created or changed, for an import's history (and its revert). Rows
+    created in bulk are one Change with their `ids`, stored compactly as id ranges."""
 
     model: str
     object_id: int | None
     created: bool
     previous: dict[str, Any] | None = None
+    ids: Sequence[int] | None = None
 
 
 @dataclass
@@ -146,7 +148,7 @@ def _lookup(groups: list[_Group]) -> tuple[dict[tuple[str, str], int], dict[tupl
         for system, source_id in group.source_keys:
             by_system.setdefault(system, []).append(source_id)
     for system, ids in by_system.items():
-        rows = bulksql.fetch_in(
+        rows = bulksql.fetch_any(
             f"SELECT source_id, id FROM {bulksql.table(Customer)} WHERE source_system = %s AND source_id IN ({{in}})",
             ids,
             [system],
@@ -155,7 +157,7 @@ def _lookup(groups: list[_Group]) -> tuple[dict[tuple[str, str], int], dict[tupl
     by_identity: dict[tuple[str, str], int] = {}
     for kind in MATCH_ORDER:
         values = [v for g in groups for k, v in g.identities if k == kind]
-        rows = bulksql.fetch_in(
+        rows = bulksql.fetch_any(
             f"SELECT value, customer_id FROM {bulksql.table(CustomerIdentity)} WHERE kind = %s AND value IN ({{in}})",
             values,
             [kind],
@@ -241,7 +243,8 @@ def _insert_customers(
              first.gender, first.birthday, first.home_store_id, first.preferred_channel_id, system, source_id, {},
              0, 0, now, now)
         )  # fmt: skip
-        result.changes.append(Change("customers.customer", cid, True))
+    if new_rows:
+        result.changes.append(Change("customers.customer", None, True, ids=[row[0] for row in new_rows]))
     bulksql.copy_insert(
         Customer,
         ["id", "kind", "party_type", "name", "gender", "birthday", "home_store_id", "preferred_channel_id",
@@ -263,6 +266,9 @@ def _update_profiles(
     """Apply changed profile fields to stored customers; returns (id, new name) of renamed ones."""
     existing = [(g, cid) for g, cid in zip(groups, group_ids, strict=True) if cid not in created_ids]
     if not existing:
+        return []
+    if not update_profiles:  # buyers of orders: stored profiles are left alone, no need to read them
+        result.unchanged.update(cid for _g, cid in existing if cid not in result.updated)
         return []
     columns = [*PROFILE_FIELDS, "source_system", "source_id", "updated_at"]
     stored: dict[int, dict[str, Any]] = {}

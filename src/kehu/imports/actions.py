@@ -24,8 +24,9 @@ from django.utils.translation import gettext as _
 
 from kehu.customers.bulk_upsert import Change
 from kehu.imports import bulksql
+from kehu.imports.columns import ColumnChunk
 from kehu.imports.models import ImportedRecord, ImportJob, ImportMode, JobStatus, SavedMapping
-from kehu.imports.readers import Row, UnusableInput, count_rows, open_table
+from kehu.imports.readers import ColumnBatch, Row, UnusableInput, count_rows, open_table
 from kehu.imports.registry import ChunkResult, Importer, MappedRow, RowError, get_importer, resolve_mapping
 from kehu.privacy.actions import do_audit
 from kehu.privacy.models import AuditAction
@@ -148,6 +149,50 @@ def _chunks(rows: Iterator[Row], size: int, group_index: int | None) -> Iterator
         yield buffer
 
 
+def _column_chunks(batches: Iterator[ColumnBatch], size: int, group_index: int | None) -> Iterator[ColumnBatch]:
+    """`_chunks` for column batches: about `size` rows, never splitting a group."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    pending: list[ColumnBatch] = []
+    count = 0
+
+    def joined() -> ColumnBatch:
+        if len(pending) == 1:
+            return pending[0]
+        width = len(pending[0].columns)
+        return ColumnBatch(
+            np.concatenate([b.numbers for b in pending]),
+            [pa.concat_arrays([b.columns[i] for b in pending]) for i in range(width)],
+        )
+
+    for batch in batches:
+        pending.append(batch)
+        count += len(batch.numbers)
+        while count >= size:
+            chunk = joined()
+            end = size
+            if group_index is not None and group_index < len(chunk.columns):
+                keys = pc.utf8_trim_whitespace(chunk.columns[group_index].slice(0, size))
+                differs = np.flatnonzero(~pc.equal(keys, keys[size - 1]).to_numpy(zero_copy_only=False))
+                if not len(differs):
+                    # One enormous group: keep reading until it ends.
+                    tail = pc.utf8_trim_whitespace(chunk.columns[group_index].slice(size))
+                    other = np.flatnonzero(~pc.equal(tail, keys[size - 1]).to_numpy(zero_copy_only=False))
+                    if not len(other):
+                        pending, count = [chunk], len(chunk.numbers)
+                        break
+                    end = size + int(other[0])
+                else:
+                    end = int(differs[-1]) + 1
+            yield ColumnBatch(chunk.numbers[:end], [c.slice(0, end) for c in chunk.columns])
+            rest = ColumnBatch(chunk.numbers[end:], [c.slice(end) for c in chunk.columns])
+            pending, count = ([rest], len(rest.numbers)) if len(rest.numbers) else ([], 0)
+    if pending:
+        yield joined()
+
+
 def _cell(cells: list[str], index: int) -> str:
     return cells[index].strip() if index < len(cells) else ""
 
@@ -169,8 +214,22 @@ class _Run:
             for number, cells in chunk
         ]
 
-    def step(self, chunk: list[Row], *, write: bool) -> None:
-        records, errors = self.importer.validate(self.mapped(chunk))
+    def validate(self, chunk: list[Row] | ColumnBatch) -> tuple[Any, list[RowError]]:
+        if not isinstance(chunk, ColumnBatch):
+            return self.importer.validate(self.mapped(chunk))
+        columns = ColumnChunk(chunk.numbers, {name: chunk.columns[index] for name, index in self.mapping})
+        if self.importer.columnar:
+            return self.importer.validate_columns(columns)
+        values = {name: column.to_pylist() for name, column in columns.cells.items()}
+        rows = [
+            MappedRow(number, {name: cells[i] for name, cells in values.items()})
+            for i, number in enumerate(chunk.numbers.tolist())
+        ]
+        return self.importer.validate(rows)
+
+    def step(self, chunk: list[Row] | ColumnBatch, *, write: bool) -> None:
+        records, errors = self.validate(chunk)
+        size = len(chunk.numbers) if isinstance(chunk, ColumnBatch) else len(chunk)
         self.error_count += len({e.row for e in errors})
         self.errors.extend(errors[: max(0, REPORT_LIMIT - len(self.errors))])
         job = self.job
@@ -179,14 +238,14 @@ class _Run:
             if not job.dry_run:
                 record_changes(job, result.changes)
             self.add(result)
-        job.rows_processed += len(chunk)
+        job.rows_processed += size
         job.errors = self.error_count
         ImportJob.objects.filter(pk=job.pk).update(
             rows_processed=job.rows_processed, created=job.created, updated=job.updated,
             unchanged=job.unchanged, errors=job.errors,
         )  # fmt: skip
         if self.progress:
-            self.progress(len(chunk))
+            self.progress(size)
         if ImportJob.objects.filter(pk=job.pk, cancel_requested=True).exists():
             self.cancelled = True
 
@@ -196,11 +255,34 @@ class _Run:
         self.job.unchanged += result.unchanged
 
 
+def id_ranges(ids: Iterable[int]) -> list[list[int]]:
+    """Sorted ids as inclusive [first, last] runs: ids drawn from a sequence are mostly one run."""
+    runs: list[list[int]] = []
+    for value in sorted(ids):
+        if runs and value == runs[-1][1] + 1:
+            runs[-1][1] = value
+        else:
+            runs.append([value, value])
+    return runs
+
+
+def expand_ranges(runs: Iterable[list[int]]) -> list[int]:
+    return [value for first, last in runs for value in range(first, last + 1)]
+
+
 def record_changes(job: ImportJob, changes: Iterable[Change]) -> None:
+    """History rows: one per changed row (with its previous values), one per model and chunk
+    for created rows (their ids as ranges), so a million new orders cost a handful of rows."""
     bulksql.copy_insert(
         ImportedRecord,
         ["job_id", "model", "object_id", "created", "previous"],
-        [(job.pk, c.model, c.object_id, c.created, c.previous) for c in changes],
+        [
+            (job.pk, c.model, None, True, {"ids": id_ranges(c.ids)})
+            if c.ids is not None
+            else (job.pk, c.model, c.object_id, c.created, c.previous)
+            for c in changes
+            if c.ids is None or len(c.ids)
+        ],
     )
 
 
@@ -215,7 +297,7 @@ def do_run_import(
     job.save(update_fields=["status", "started_at", "rows_total"])
     try:
         importer_class = get_importer(job.kind)
-        table = open_table(Path(job.file_name))
+        table = open_table(Path(job.file_name), columns=True)
         mapping = resolve_mapping(table.header, importer_class, job.mapping)
     except UnusableInput as exc:
         _finish(job, JobStatus.FAILED, str(exc))
@@ -224,11 +306,16 @@ def do_run_import(
     importer = importer_class(source=job.source, job=job, columns=columns)
     run = _Run(job, importer, mapping, progress)
     group_index = mapping.get(importer_class.group_field) if importer_class.group_field else None
-    chunks = _chunks(table.rows, chunk_rows, group_index)
+    chunks: Iterator[list[Row]] | Iterator[ColumnBatch] = (
+        _column_chunks(table.batches, chunk_rows, group_index)
+        if table.batches is not None
+        else _chunks(table.rows, chunk_rows, group_index)
+    )
     try:
         if job.mode == ImportMode.ATOMIC or job.dry_run:
             try:
                 with transaction.atomic():
+                    bulksql.relax_commit_durability()
                     for chunk in chunks:
                         run.step(chunk, write=True)
                         if run.cancelled:
@@ -242,6 +329,7 @@ def do_run_import(
         else:
             for chunk in chunks:
                 with transaction.atomic():
+                    bulksql.relax_commit_durability()
                     run.step(chunk, write=True)
                 if run.cancelled:
                     break
@@ -320,6 +408,8 @@ def revert_import(job: ImportJob, actor: User | None = None) -> None:
     ):
         if model == "customers.customeridentity":
             identities.append(previous)
+        elif was_created and object_id is None:
+            created.setdefault(model, []).extend(expand_ranges(previous["ids"]))
         elif was_created:
             created.setdefault(model, []).append(object_id)
         else:

@@ -19,6 +19,7 @@ from kehu.imports.readers import UnusableInput
 
 if TYPE_CHECKING:
     from kehu.customers.bulk_upsert import Change
+    from kehu.imports.columns import ColumnChunk
     from kehu.imports.models import ImportJob
 
 
@@ -63,6 +64,9 @@ class Importer:
     kind: ClassVar[str] = ""
     fields: ClassVar[tuple[Field, ...]] = ()
     group_field: ClassVar[str | None] = None
+    # Importers on a hot path set this and implement `validate_columns`, which receives whole
+    # columns instead of one object per row (ADR 0201); others get rows from the same reader.
+    columnar: ClassVar[bool] = False
 
     def __init__(self, *, source: str, job: ImportJob, columns: dict[str, str]) -> None:
         self.source = source
@@ -76,7 +80,10 @@ class Importer:
     def validate(self, rows: Sequence[MappedRow]) -> tuple[list[Any], list[RowError]]:
         raise NotImplementedError
 
-    def write(self, records: list[Any]) -> ChunkResult:
+    def validate_columns(self, chunk: ColumnChunk) -> tuple[Any, list[RowError]]:
+        raise NotImplementedError
+
+    def write(self, records: Any) -> ChunkResult:
         raise NotImplementedError
 
 
