@@ -133,12 +133,27 @@ class Order(models.Model):
     source_system = models.CharField(_("source system"), max_length=40)
     source_id = models.CharField(_("source id"), max_length=100)
     number = models.CharField(_("order number"), max_length=100, db_index=True)
+    # Indexes: (customer, -ordered_at) and (store, -ordered_at) below serve these foreign keys, and
+    # orders are never looked up by channel alone, so the default single-column indexes would only
+    # slow down every insert.
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.PROTECT, related_name="orders", verbose_name=_("customer")
+        "customers.Customer",
+        on_delete=models.PROTECT,
+        related_name="orders",
+        verbose_name=_("customer"),
+        db_index=False,
     )
-    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="orders", verbose_name=_("channel"))
+    channel = models.ForeignKey(
+        Channel, on_delete=models.PROTECT, related_name="orders", verbose_name=_("channel"), db_index=False
+    )
     store = models.ForeignKey(
-        Store, null=True, blank=True, on_delete=models.PROTECT, related_name="orders", verbose_name=_("store")
+        Store,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        verbose_name=_("store"),
+        db_index=False,
     )
     salesperson = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -186,7 +201,8 @@ class Order(models.Model):
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    # The unique (order, line_no) index serves lookups by order.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False)
     line_no = models.PositiveIntegerField(_("line"))
     product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.PROTECT, related_name="order_lines")
     sku = models.CharField(_("SKU"), max_length=64)

@@ -141,7 +141,8 @@ class CustomerIdentity(models.Model):
     """A way the company knows a customer. `value` is normalised (E.164 phone, lower-case email),
     and unique per kind: one phone number belongs to one customer record."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identities")
+    # The (customer, kind) index serves lookups by customer.
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identities", db_index=False)
     kind = models.CharField(_("kind"), max_length=20, choices=IdentityKind.choices)
     value = models.CharField(_("value"), max_length=200)
     is_primary = models.BooleanField(_("primary"), default=False)
@@ -209,10 +210,13 @@ class Interaction(models.Model):
     """One entry of the customer's timeline. Written by the action that records the event, so
     the 360 page reads a single indexed stream instead of a union over every app."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="interactions")
+    # The timeline index (customer, -occurred_at, -id) serves lookups by customer.
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="interactions", db_index=False)
     kind = models.CharField(_("kind"), max_length=20)
     occurred_at = models.DateTimeField(_("time"))
-    channel = models.ForeignKey("commerce.Channel", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    channel = models.ForeignKey(
+        "commerce.Channel", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     title = models.CharField(_("title"), max_length=200)
     detail = models.CharField(_("detail"), max_length=500, blank=True)
     ref_type = models.CharField(max_length=40, blank=True)
