@@ -1,0 +1,64 @@
+/* kehu page behaviour (no inline scripts: the Content-Security-Policy allows only files like this). */
+(function () {
+  "use strict";
+
+  // "/" focuses the global search box, unless the user is typing somewhere already.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+    var target = event.target;
+    var tag = target && target.tagName;
+    if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable)) return;
+    var box = document.getElementById("global-search");
+    if (!box) return;
+    event.preventDefault();
+    box.focus();
+    box.select();
+  });
+
+  // Escape closes the live results; clicking elsewhere too.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var results = document.getElementById("global-search-results");
+    if (results) results.innerHTML = "";
+  });
+  document.addEventListener("click", function (event) {
+    var results = document.getElementById("global-search-results");
+    if (results && !event.target.closest(".kehu-search")) results.innerHTML = "";
+  });
+
+  // Bulk selection on the customer list: "select all" and the action bar.
+  function updateBulkBar(form) {
+    var boxes = form.querySelectorAll("input[name=customer]");
+    var checked = form.querySelectorAll("input[name=customer]:checked");
+    var bar = form.querySelector("[data-bulk-bar]");
+    var count = form.querySelector("[data-bulk-count]");
+    var all = form.querySelector("[data-select-all]");
+    if (bar) bar.hidden = checked.length === 0;
+    if (count) count.textContent = String(checked.length);
+    if (all) {
+      all.checked = boxes.length > 0 && checked.length === boxes.length;
+      all.indeterminate = checked.length > 0 && checked.length < boxes.length;
+    }
+  }
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    var form = target.closest && target.closest("form[data-bulk-form]");
+    if (!form) return;
+    if (target.matches("[data-select-all]")) {
+      form.querySelectorAll("input[name=customer]").forEach(function (box) { box.checked = target.checked; });
+    }
+    updateBulkBar(form);
+  });
+
+  // Elements with data-autosubmit submit their form when changed (filters).
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target.matches && target.matches("[data-autosubmit]") && target.form) target.form.requestSubmit();
+  });
+
+  // After an HTMX swap, focus the first field that has an error so keyboard users land on it.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var invalid = event.target.querySelector && event.target.querySelector(".is-invalid");
+    if (invalid) invalid.focus();
+  });
+})();
