@@ -82,6 +82,11 @@ def test_it_scores_every_buyer_and_keeps_grade_history(ref):
     assert fader.tier in {"gold", "silver", "bronze"}
     assert fader.p_alive is not None and 0 <= fader.p_alive <= 1, run.message
     assert fader.clv_365d is not None and fader.churn_probability is not None
+    insights = run.insights
+    assert insights["forecast"]["purchases_90d"] > 0
+    assert insights["forecast"]["revenue_365d"] > insights["forecast"]["revenue_90d"] > 0
+    assert insights["cohorts"]["months"][0] == 0
+    assert all(row[0] == 1.0 for row in insights["cohorts"]["values"])
     assert GradeSnapshot.objects.filter(run=run).count() == ids["buyers"]
     # Running the same run again replaces rather than duplicates.
     ScoringRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED)

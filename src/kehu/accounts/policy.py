@@ -20,6 +20,7 @@ INGEST_ORDERS = "orders.ingest"
 VIEW_AUDIT = "audit.view"
 EXPORT = "data.export"
 MANAGE_STAFF = "staff.manage"
+RUN_SCORING = "scoring.run"
 
 ALL = {
     VIEW_CUSTOMERS,
@@ -30,15 +31,16 @@ ALL = {
     VIEW_AUDIT,
     EXPORT,
     MANAGE_STAFF,
+    RUN_SCORING,
 }
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset(ALL),
-    Role.MARKETING: frozenset({VIEW_CUSTOMERS, VIEW_ORDERS, EXPORT}),
+    Role.MARKETING: frozenset({VIEW_CUSTOMERS, VIEW_ORDERS, EXPORT, RUN_SCORING}),
     Role.SALES: frozenset({VIEW_CUSTOMERS, EDIT_CUSTOMERS, UNMASK, VIEW_ORDERS, INGEST_ORDERS, EXPORT}),
     Role.SERVICE: frozenset({VIEW_CUSTOMERS, EDIT_CUSTOMERS, UNMASK, VIEW_ORDERS}),
     Role.STORE_MANAGER: frozenset({VIEW_CUSTOMERS, EDIT_CUSTOMERS, VIEW_ORDERS, EXPORT}),
-    Role.ANALYST: frozenset({VIEW_CUSTOMERS, VIEW_ORDERS, EXPORT}),
+    Role.ANALYST: frozenset({VIEW_CUSTOMERS, VIEW_ORDERS, EXPORT, RUN_SCORING}),
 }
 
 

@@ -51,6 +51,9 @@ SORT_LABELS = {
 }
 
 
+GRADE_CHOICES = [("", ""), ("A", "A"), ("B", "B"), ("C", "C")]
+
+
 class CustomerFilterForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), required=False)
     store = forms.TypedChoiceField(label=_("Home store"), required=False, coerce=int, empty_value=None)
@@ -66,6 +69,24 @@ class CustomerFilterForm(forms.Form):
         empty_value=None,
     )
     sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=list(SORT_LABELS.items()))
+    # Score filters, set by drilling down from the analytics pages (kept as hidden fields).
+    r_grade = forms.ChoiceField(required=False, choices=GRADE_CHOICES, widget=forms.HiddenInput)
+    f_grade = forms.ChoiceField(required=False, choices=GRADE_CHOICES, widget=forms.HiddenInput)
+    m_grade = forms.ChoiceField(required=False, choices=GRADE_CHOICES, widget=forms.HiddenInput)
+    rfm_class = forms.RegexField(required=False, regex=r"^[ABC]{3}$", widget=forms.HiddenInput)
+    tier = forms.ChoiceField(
+        required=False,
+        choices=[("", ""), ("gold", "gold"), ("silver", "silver"), ("bronze", "bronze")],
+        widget=forms.HiddenInput,
+    )
+    stage = forms.ChoiceField(
+        required=False,
+        choices=[("", "")] + [(s, s) for s in ("prospect", "new", "development", "stability", "decline", "churned")],
+        widget=forms.HiddenInput,
+    )
+    at_risk = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    SCORE_FIELDS = ("r_grade", "f_grade", "m_grade", "rfm_class", "tier", "stage", "at_risk")
 
     def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -81,7 +102,13 @@ class CustomerFilterForm(forms.Form):
             tag_id=data.get("tag"),
             min_spent=data.get("min_spent"),
             has_ordered=data.get("has_ordered"),
+            **{name: data.get(name) or ("" if name != "at_risk" else False) for name in self.SCORE_FIELDS},
         )
+
+    def score_filters(self) -> list[tuple[str, Any]]:
+        """The analytics filters in force, for the list page to show and let users clear."""
+        data = self.cleaned_data if self.is_valid() else {}
+        return [(name, data[name]) for name in self.SCORE_FIELDS if data.get(name)]
 
     def chosen_sort(self) -> str:
         value = self.cleaned_data.get("sort") if self.is_valid() else ""

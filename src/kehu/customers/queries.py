@@ -156,6 +156,14 @@ class CustomerFilters:
     min_spent: Decimal | None = None
     has_ordered: bool | None = None
     q: str = ""
+    # Score filters: the analytics pages drill into the list with these.
+    r_grade: str = ""
+    f_grade: str = ""
+    m_grade: str = ""
+    rfm_class: str = ""
+    tier: str = ""
+    stage: str = ""
+    at_risk: bool = False
 
     def apply(self, qs: QuerySet[Customer]) -> QuerySet[Customer]:
         if self.kind:
@@ -170,6 +178,20 @@ class CustomerFilters:
             qs = qs.filter(order_count__gt=0)
         elif self.has_ordered is False:
             qs = qs.filter(order_count=0)
+        score_filters = {
+            "score__r_grade": self.r_grade,
+            "score__f_grade": self.f_grade,
+            "score__m_grade": self.m_grade,
+            "score__rfm_class": self.rfm_class,
+            "score__tier": self.tier,
+            "score__lifecycle_stage": self.stage,
+        }
+        if self.stage == "prospect":
+            score_filters.pop("score__lifecycle_stage")
+            qs = qs.filter(order_count=0)
+        qs = qs.filter(**{k: v for k, v in score_filters.items() if v})
+        if self.at_risk:
+            qs = qs.filter(score__churn_probability__gte=0.5, score__tier__in=["gold", "silver"])
         return qs
 
 

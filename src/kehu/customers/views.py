@@ -152,10 +152,15 @@ def _detail_context(request: HttpRequest, customer: Customer, **extra: Any) -> d
     user = _user(request)
     view = customer_360(user, customer)
     can_edit = policy.can(user, policy.EDIT_CUSTOMERS)
+    from kehu.scoring import queries as scoring
+
     context = {
         "nav_section": "customers",
         "customer": customer,
         "view": view,
+        "score": scoring.customer_score(customer),
+        "grade_history": scoring.grade_history(customer),
+        "grade_warnings": scoring.customer_warnings(customer),
         "personal": _personal_data(view, unmasked=False),
         "consent": _consent_matrix(view.consents),
         "note_form": NoteForm() if can_edit else None,

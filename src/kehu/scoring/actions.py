@@ -57,6 +57,18 @@ def do_request_scoring(actor: User | None, cutoff: dt.date | None = None) -> Sco
     return run
 
 
+def _insights(table: Any, cutoff: dt.date, scores: pd.DataFrame, notes: list[str]) -> dict[str, Any]:
+    """Company-level results; a failure here leaves the customers' scores standing."""
+    from kehu.scoring.insights import compute_insights
+
+    try:
+        return compute_insights(table, cutoff, scores)
+    except Exception as exc:
+        logger.exception("insights of a scoring run failed")
+        notes.append(f"cohorts/affinity not computed: {exc}")
+        return {}
+
+
 class NothingToScore(Exception):
     pass
 
@@ -102,8 +114,10 @@ def do_run_scoring(run: ScoringRun, *, engine: str = "auto", config: ScoreConfig
         notes = sorted({str(w.message) for w in caught})
         _progress(run, 85, "writing scores")
         written = do_write_scores(run, scores)
-        _progress(run, 95, "early warnings")
+        _progress(run, 92, "early warnings")
         raised = do_raise_grade_warnings(run)
+        _progress(run, 96, "cohorts and affinity")
+        insights = _insights(table, run.cutoff, scores, notes)
     except NothingToScore as exc:
         ScoringRun.objects.filter(pk=run.pk).update(
             status=RunStatus.FAILED, finished_at=timezone.now(), message=str(exc)
@@ -124,6 +138,7 @@ def do_run_scoring(run: ScoringRun, *, engine: str = "auto", config: ScoreConfig
         stage="done",
         customers_scored=written,
         warnings_raised=raised,
+        insights=insights,
         message="\n".join(notes)[:2000],
     )
     run.refresh_from_db()

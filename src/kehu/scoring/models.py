@@ -26,6 +26,9 @@ class ScoringRun(models.Model):
     customers_scored = models.IntegerField(_("customers scored"), default=0)
     warnings_raised = models.IntegerField(_("warnings raised"), default=0)
     model_params = models.JSONField(_("model parameters"), default=dict, blank=True)
+    # Company-level results of the run that the analytics pages show: cohorts, affinity rules,
+    # segment preferences and the purchase forecast (see kehu.scoring.insights).
+    insights = models.JSONField(_("insights"), default=dict, blank=True)
     triggered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -223,3 +223,25 @@ def widget(bound_field: Any) -> str:
         attrs["aria-invalid"] = "true"
         attrs["aria-describedby"] = f"{bound_field.auto_id}-error"
     return bound_field.as_widget(attrs=attrs)
+
+
+@register.filter
+def field_named(form: Any, name: str) -> Any:
+    """A form's bound field by name, for looping over field names in a template."""
+    return form[name]
+
+
+SCORE_FILTER_LABELS = {
+    "r_grade": _("R grade"),
+    "f_grade": _("F grade"),
+    "m_grade": _("M grade"),
+    "rfm_class": _("RFM class"),
+    "tier": _("Tier"),
+    "stage": _("Lifecycle stage"),
+    "at_risk": _("Valuable and at risk"),
+}
+
+
+@register.filter
+def score_filter_label(name: str) -> str:
+    return str(SCORE_FILTER_LABELS.get(name, name))

@@ -1,0 +1,99 @@
+"""Company-level results computed with each scoring run and kept on the run: cohort retention,
+category affinity rules, what each tier prefers, and the purchase and revenue forecast."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import pandas as pd
+from django.db import connection
+
+from kehu.analytics.affinity import association_rules, segment_preferences
+from kehu.analytics.cohorts import cohort_retention
+from kehu.commerce.models import PURCHASE_STATUSES
+
+# Affinity is computed on the most recent orders only: patterns shift, and a bounded sample keeps
+# the run's cost flat however long the history is.
+AFFINITY_ORDERS = 300_000
+COHORT_MONTHS = 12
+
+
+def _finite(value: Any) -> float | None:
+    number = float(value)
+    return None if math.isnan(number) or math.isinf(number) else round(number, 6)
+
+
+def forecast(scores: pd.DataFrame) -> dict[str, Any]:
+    """Expected purchases and revenue over the next 90 and 365 days, summed over customers."""
+    out: dict[str, Any] = {}
+    spend = scores["expected_spend"] if "expected_spend" in scores else scores["monetary"]
+    for days in (90, 365):
+        purchases = scores[f"expected_purchases_{days}d"]
+        out[f"purchases_{days}d"] = _finite(purchases.sum(skipna=True))
+        out[f"revenue_{days}d"] = _finite((purchases * spend).sum(skipna=True))
+    return out
+
+
+def cohorts(transactions: Any, cutoff: dt.date) -> dict[str, Any]:
+    matrix = cohort_retention(transactions, cutoff)
+    matrix = matrix.iloc[-COHORT_MONTHS:, : COHORT_MONTHS + 1]
+    return {
+        "cohorts": [str(c)[:7] for c in matrix.index],
+        "months": [int(m) for m in matrix.columns],
+        "values": [[_finite(v) for v in row] for row in matrix.to_numpy()],
+    }
+
+
+def _category_baskets(cutoff: dt.date) -> pd.DataFrame:
+    """(order, customer, category) of the most recent purchases up to the cutoff."""
+    statuses = ", ".join(f"'{s}'" for s in PURCHASE_STATUSES)
+    sql = f"""
+        SELECT DISTINCT o.id, o.customer_id, c.code
+        FROM (SELECT id, customer_id FROM commerce_order
+              WHERE status IN ({statuses}) AND ordered_at < %s
+              ORDER BY ordered_at DESC LIMIT {AFFINITY_ORDERS}) o
+        JOIN commerce_orderline l ON l.order_id = o.id
+        JOIN commerce_product p ON p.id = l.product_id
+        JOIN commerce_productcategory c ON c.id = p.category_id
+    """
+    end = dt.datetime.combine(cutoff + dt.timedelta(days=1), dt.time(0), tzinfo=dt.UTC)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [end])
+        rows = cursor.fetchall()
+    return pd.DataFrame(rows, columns=["order_id", "customer_id", "product"])
+
+
+def affinity(cutoff: dt.date, scores: pd.DataFrame) -> dict[str, Any]:
+    baskets = _category_baskets(cutoff)
+    if baskets.empty:
+        return {"rules": [], "tier_preferences": []}
+    rules = association_rules(baskets, min_support=0.005, min_confidence=0.05, min_lift=1.0)
+    rules = rules.sort_values("lift", ascending=False).head(30)
+    tiers = scores[["customer_id", "tier"]].rename(columns={"tier": "segment"})
+    preferences = segment_preferences(baskets[["customer_id", "product"]].drop_duplicates(), tiers, top_n=3)
+    return {
+        "rules": [
+            {
+                "antecedent": r.antecedent,
+                "consequent": r.consequent,
+                "support": _finite(r.support),
+                "confidence": _finite(r.confidence),
+                "lift": _finite(r.lift),
+            }
+            for r in rules.itertuples(index=False)
+        ],
+        "tier_preferences": [
+            {k: (_finite(v) if isinstance(v, float) else v) for k, v in row.items()}
+            for row in preferences.to_dict(orient="records")
+        ],
+    }
+
+
+def compute_insights(transactions: Any, cutoff: dt.date, scores: pd.DataFrame) -> dict[str, Any]:
+    return {
+        "forecast": forecast(scores),
+        "cohorts": cohorts(transactions, cutoff),
+        "affinity": affinity(cutoff, scores),
+    }
