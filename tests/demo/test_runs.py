@@ -114,18 +114,22 @@ def test_it_resets_demo_data_and_keeps_everything_else() -> None:
 
 
 def test_it_never_hands_out_an_identity_that_belongs_to_someone_else() -> None:
-    generate(customers=5, seed=3, now=NOW)
-    phone = CustomerIdentity.objects.get(customer__source_id="C00000001", kind="phone").value
-    card = CustomerIdentity.objects.get(customer__source_id="C00000002", kind="member_card").value
+    generate(customers=20, seed=3, now=NOW)
+    phone_owner, phone = CustomerIdentity.objects.filter(kind="phone").values_list("customer__source_id", "value")[0]
+    card_owner, card = (
+        CustomerIdentity.objects.filter(kind="member_card")
+        .exclude(customer__source_id=phone_owner)
+        .values_list("customer__source_id", "value")[0]
+    )
     delete_demo_data()
     own = make_customer("赵敏", phone=phone, member_card=card)
-    generate(customers=5, seed=3, now=NOW)
+    generate(customers=20, seed=3, now=NOW)
     assert list(CustomerIdentity.objects.filter(value__in=[phone, card]).values_list("customer_id", flat=True)) == [
         own.pk,
         own.pk,
     ]
-    assert CustomerIdentity.objects.filter(customer__source_id="C00000001", kind="phone").count() == 0
-    assert CustomerIdentity.objects.filter(customer__source_id="C00000002", kind="member_card").count() == 0
+    assert CustomerIdentity.objects.filter(customer__source_id=phone_owner, kind="phone").count() == 0
+    assert CustomerIdentity.objects.filter(customer__source_id=card_owner, kind="member_card").count() == 0
 
 
 def test_it_continues_ids_after_existing_rows() -> None:

@@ -183,6 +183,10 @@ ORG_SUFFIXES = [
 ]
 DISTRIBUTOR_SUFFIX = "服饰经销有限公司"
 
+# Category that completes a basket, by category index (menswear, womenswear, kids, shoes,
+# accessories, home): menswear -> shoes, womenswear -> accessories, kids -> home, and back.
+COMPLEMENT = np.array([3, 4, 5, 0, 1, 2])
+
 
 def _strings(values: list[str]) -> pa.Array:
     return pa.array(values, type=pa.string())
@@ -419,6 +423,11 @@ class ChunkSimulation:
         nl = len(line_order)
         line_cust = cust[line_order]
         category = (rng.random(nl)[:, None] > self.category_cdf[line_cust]).sum(axis=1).clip(0, 5)
+        # Baskets have structure: later lines of an order often complete the first one (a suit with
+        # shoes, a dress with a bag, kidswear with home goods) — what the affinity analysis finds.
+        first_category = category[line_pos == 0]
+        completes = (line_pos > 0) & (rng.random(nl) < 0.45)
+        category = np.where(completes, COMPLEMENT[first_category[line_order]], category)
         qty_consumer = 1 + (rng.random(nl) < 0.1).astype(np.int64) + (rng.random(nl) < 0.02)
         qty_org = np.rint(np.exp(rng.normal(3.0, 0.8, nl))).astype(np.int64).clip(5, 300)
         quantity = np.where(org[line_order], qty_org, qty_consumer)
@@ -1046,8 +1055,10 @@ class ChunkSimulation:
         ]
         shipment, at, status, location, description = [], [], [], [], []
         exception = self.sh_status[recent] == 4
+        last_seen = shipped.copy()
         for t, st, loc, desc in zip(times, statuses, locations, descriptions, strict=True):
             keep = (t <= now) & ~(exception & (st >= 2))
+            last_seen = np.where(keep, np.maximum(last_seen, t), last_seen)
             shipment.append(recent[keep])
             at.append(t[keep])
             status.append(np.full(int(keep.sum()), st))
@@ -1055,7 +1066,8 @@ class ChunkSimulation:
             description.append(desc.filter(pa.array(keep)))
         problem = np.flatnonzero(exception)
         shipment.append(recent[problem])
-        at.append(np.maximum(now - rng.integers(600, DAY, len(problem)), shipped[problem] + 600))
+        # The exception is the parcel's latest event: after every scan kept above.
+        at.append(np.maximum(now - rng.integers(600, DAY, len(problem)), last_seen[problem] + 60))
         status.append(np.full(len(problem), 4))
         location.append(destination.take(pa.array(problem)))
         description.append(_const("地址不详，快递员正在联系收件人", len(problem), pa.string()))

@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 import pandas as pd
+from ibis.common.exceptions import OperationNotDefinedError
 from django.db import connection
 
 from kehu.analytics.affinity import association_rules, segment_preferences
@@ -37,12 +38,29 @@ def forecast(scores: pd.DataFrame) -> dict[str, Any]:
 
 
 def cohorts(transactions: Any, cutoff: dt.date) -> dict[str, Any]:
-    matrix = cohort_retention(transactions, cutoff)
+    try:
+        matrix = cohort_retention(transactions, cutoff)
+    except OperationNotDefinedError:
+        # Some engines (SQLite through Ibis) lack the date arithmetic the cohort query needs;
+        # the three columns are small enough to run it in embedded DuckDB instead.
+        matrix = cohort_retention(transactions.to_pandas(), cutoff)
     matrix = matrix.iloc[-COHORT_MONTHS:, : COHORT_MONTHS + 1]
+    cohorts = [str(c)[:7] for c in matrix.index]
+    months = [int(m) for m in matrix.columns]
+    last = cutoff.year * 12 + cutoff.month - 1
+
+    def observed(cohort: str, since: int) -> bool:
+        # Months after the cutoff have not happened yet: blank, not 0% retention.
+        year, month = int(cohort[:4]), int(cohort[5:7])
+        return year * 12 + month - 1 + since <= last
+
     return {
-        "cohorts": [str(c)[:7] for c in matrix.index],
-        "months": [int(m) for m in matrix.columns],
-        "values": [[_finite(v) for v in row] for row in matrix.to_numpy()],
+        "cohorts": cohorts,
+        "months": months,
+        "values": [
+            [_finite(v) if observed(cohort, since) else None for since, v in zip(months, row, strict=True)]
+            for cohort, row in zip(cohorts, matrix.to_numpy(), strict=True)
+        ],
     }
 
 
@@ -68,12 +86,14 @@ def _category_baskets(cutoff: dt.date) -> pd.DataFrame:
 def affinity(cutoff: dt.date, scores: pd.DataFrame) -> dict[str, Any]:
     baskets = _category_baskets(cutoff)
     if baskets.empty:
-        return {"rules": [], "tier_preferences": []}
+        return {"rules": [], "tier_preferences": [], "mixed_baskets": 0}
+    mixed_baskets = int((baskets.groupby("order_id").size() > 1).sum())
     rules = association_rules(baskets, min_support=0.005, min_confidence=0.05, min_lift=1.0)
     rules = rules.sort_values("lift", ascending=False).head(30)
     tiers = scores[["customer_id", "tier"]].rename(columns={"tier": "segment"})
     preferences = segment_preferences(baskets[["customer_id", "product"]].drop_duplicates(), tiers, top_n=3)
     return {
+        "mixed_baskets": mixed_baskets,
         "rules": [
             {
                 "antecedent": r.antecedent,

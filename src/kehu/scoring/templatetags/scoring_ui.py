@@ -81,3 +81,11 @@ def category_label(code: str) -> str:
         return code
     english = (get_language() or "").startswith("en")
     return category.name_en if english and category.name_en else category.name
+
+
+@register.filter
+def reasons_text(reasons: list[str]) -> str:
+    """Churn reasons as readable sentences joined with '; '."""
+    from kehu.scoring.reasons import describe_reasons
+
+    return "; ".join(describe_reasons(list(reasons or [])))
