@@ -8,8 +8,8 @@ import math
 from typing import Any
 
 import pandas as pd
-from ibis.common.exceptions import OperationNotDefinedError
 from django.db import connection
+from ibis.common.exceptions import OperationNotDefinedError
 
 from kehu.analytics.affinity import association_rules, segment_preferences
 from kehu.analytics.cohorts import cohort_retention
