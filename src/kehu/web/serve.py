@@ -11,6 +11,26 @@ import sys
 import time
 
 
+def static_files_stale() -> bool:
+    """Whether collectstatic must run: no manifest yet, or a static file newer than it. Collecting
+    (hashing and compressing every file) takes a minute, so a restart skips it when it can."""
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.staticfiles import finders
+
+    manifest = settings.STATIC_ROOT / "staticfiles.json"
+    if not manifest.exists():
+        return True
+    collected = manifest.stat().st_mtime
+    for finder in finders.get_finders():
+        for path, storage in finder.list([]):
+            if os.path.getmtime(storage.path(path)) > collected:
+                return True
+    return False
+
+
 def serve(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="kehu serve", description="Run the web server and the task worker.")
     parser.add_argument("--bind", default=os.environ.get("KEHU_BIND", "127.0.0.1:8000"))
@@ -20,7 +40,9 @@ def serve(argv: list[str]) -> int:
     options = parser.parse_args(argv)
     python = sys.executable
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kehu.settings"}
-    subprocess.run([python, "-m", "kehu.cli", "collectstatic", "--noinput", "-v", "0"], check=True, env=env)  # noqa: S603
+    if static_files_stale():
+        print("Collecting static files…", flush=True)
+        subprocess.run([python, "-m", "kehu.cli", "collectstatic", "--noinput", "-v", "0"], check=True, env=env)  # noqa: S603
     processes = [
         subprocess.Popen(  # noqa: S603 - fixed argument list
             [
