@@ -48,3 +48,28 @@ def test_it_reports_health_without_login(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+
+
+def test_it_passes_the_deployment_checks_with_production_settings(tmp_path):
+    import os
+    import secrets
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "KEHU_VAR_DIR": str(tmp_path),
+        "KEHU_SECURE": "1",
+        "KEHU_SECRET_KEY": secrets.token_urlsafe(64),
+        "KEHU_ALLOWED_HOSTS": "crm.example.com",
+        "KEHU_DEBUG": "0",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "kehu.cli", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
