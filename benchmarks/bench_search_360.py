@@ -114,6 +114,10 @@ def main() -> int:
     sample = prepare(args.sample)
     host = f"http://127.0.0.1:{args.port}"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kehu.settings", "KEHU_AXES_ENABLED": "0"}
+    from kehu.web.serve import static_files_stale
+
+    if static_files_stale():  # as `kehu serve` does
+        subprocess.run([sys.executable, "-m", "kehu.cli", "collectstatic", "--noinput", "-v", "0"], check=True, env=env)  # noqa: S603
     server = subprocess.Popen(
         [
             sys.executable,

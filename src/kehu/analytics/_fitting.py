@@ -76,6 +76,22 @@ def group_rows(*cols: FloatArray, weights: FloatArray | None = None) -> Grouped:
     )
 
 
+def unique_rows(*cols: FloatArray) -> tuple[tuple[FloatArray, ...], NDArray[np.intp]]:
+    """Distinct rows of the (finite) columns and the inverse index: ``cols[i] == uniques[i][inverse]``.
+
+    Predictions depend on a customer only through a few numbers (e.g. ``(x, T)`` for the expensive
+    hypergeometric term), so they are computed once per distinct row and broadcast back.
+    """
+    n = cols[0].shape[0]
+    if n == 0:
+        return tuple(np.asarray(c, dtype=float) for c in cols), np.zeros(0, dtype=np.intp)
+    frame = pd.DataFrame({f"c{i}": c for i, c in enumerate(cols)})
+    codes: NDArray[np.intp] = np.asarray(frame.groupby(list(frame.columns), sort=False).ngroup(), dtype=np.intp)
+    rep = np.empty(int(codes.max()) + 1, dtype=np.intp)
+    rep[codes] = np.arange(n)  # any row of a group represents it: its rows are identical
+    return tuple(np.asarray(c, dtype=float)[rep] for c in cols), codes
+
+
 def require_identifiable(grouped: Grouped, min_distinct: int, what: str) -> None:
     """Raise when too few distinct rows exist to identify a heterogeneity model."""
     if grouped.n < 2:

@@ -6,7 +6,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
-from ._base import ParametricModel
+from ._base import PurchaseModelBase
 from ._fitting import (
     FloatArray,
     check_btyd_inputs,
@@ -79,7 +79,58 @@ def _gradient(
     return np.array([d_r, d_alpha, d_a, d_b])
 
 
-class BetaGeoModel(ParametricModel):
+class _SharedTerms:
+    """Log-likelihood and gradient of grouped data evaluated together.
+
+    L-BFGS-B asks for the value and the gradient at the same point; both need the same branch terms, so the last
+    point is cached. ``log(alpha + T)`` and ``log(alpha + t_x)`` are taken once per distinct T / t_x value (day
+    counts: at most a few thousand values even for millions of customers) and gathered.
+    """
+
+    def __init__(
+        self, x: FloatArray, t_x: FloatArray, T: FloatArray, w: FloatArray, xu: tuple[FloatArray, NDArray[np.intp]]
+    ) -> None:
+        self.x, self.t_x, self.T, self.w, self.xu = x, t_x, T, w, xu
+        self.uT, self.iT = _per_x(T)
+        self.ut, self.it = _per_x(t_x)
+        self.has = x > 0
+        self.key: bytes | None = None
+        self.result: tuple[float, FloatArray] = (float("nan"), np.zeros(4))
+
+    def value_and_gradient(self, params: FloatArray) -> tuple[float, FloatArray]:
+        key = np.asarray(params, dtype=float).tobytes()
+        if key != self.key:
+            self.result = self._compute(params)
+            self.key = key
+        return self.result
+
+    def _compute(self, params: FloatArray) -> tuple[float, FloatArray]:
+        r, alpha, a, b = params
+        x, w, has = self.x, self.w, self.has
+        ux, inv = self.xu
+        wx = np.bincount(inv, weights=w, minlength=ux.size)
+        per_x = gammaln(r + ux) - gammaln(r) + r * np.log(alpha) + betaln(a, b + ux) - betaln(a, b)
+        lat = np.log(alpha + self.uT)[self.iT]
+        latx = np.log(alpha + self.ut)[self.it]
+        rx = r + x
+        a3 = -rx * lat
+        bx1 = np.where(has, b + x - 1, 1.0)
+        a4 = np.where(has, np.log(a) - np.log(bx1) - rx * latx, -np.inf)
+        value = float(np.dot(wx, per_x) + np.dot(w, np.logaddexp(a3, a4)))
+        w4 = expit(a4 - a3)
+        ww4 = w * w4
+        ww3 = w - ww4
+        d_r = np.dot(wx, digamma(r + ux) - digamma(r) + np.log(alpha)) - np.dot(ww3, lat) - np.dot(ww4, latx)
+        inv_T = (1.0 / (alpha + self.uT))[self.iT]
+        inv_tx = (1.0 / (alpha + self.ut))[self.it]
+        d_alpha = r / alpha * w.sum() - np.dot(ww3 * rx, inv_T) - np.dot(ww4 * rx, inv_tx)
+        dab = digamma(a + b) - digamma(a + b + ux)
+        d_a = np.dot(wx, dab) + ww4.sum() / a
+        d_b = np.dot(wx, dab + digamma(b + ux) - digamma(b)) - np.dot(ww4, 1.0 / bx1)
+        return value, np.array([d_r, d_alpha, d_a, d_b])
+
+
+class BetaGeoModel(PurchaseModelBase):
     """BG/NBD purchase/drop-out model with parameters ``r, alpha, a, b``.
 
     Parameters
@@ -108,12 +159,13 @@ class BetaGeoModel(ParametricModel):
         w = g.weights
 
         xu = _per_x(gx)
+        shared = _SharedTerms(gx, gt, gT, w, xu)
 
         def ll(p: FloatArray) -> float:
-            return float(np.dot(w, bgnbd_log_likelihood(p, gx, gt, gT, xu)))
+            return shared.value_and_gradient(p)[0]
 
         def grad(p: FloatArray) -> FloatArray:
-            return _gradient(p, gx, gt, gT, w, xu)
+            return shared.value_and_gradient(p)[1]
 
         rate = max(float(np.dot(w, gx) / np.dot(w, gT)), 1e-4)
         start = np.array([0.5, 0.5 / rate, 1.0, 2.0])
@@ -132,31 +184,21 @@ class BetaGeoModel(ParametricModel):
         xa, ta, Ta = check_btyd_inputs(x, t_x, T)
         return bgnbd_log_likelihood(p, xa, ta, Ta)
 
-    def p_alive(self, x: object, t_x: object, T: object) -> FloatArray:
-        """Probability that each customer is still active at T (1 for customers without repeat purchases)."""
-        p = self._check_fitted()
-        xa, ta, Ta = check_btyd_inputs(x, t_x, T)
-        _, a3, a4, _ = _terms(p, xa, ta, Ta, None)
+    def _alive(self, params: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray) -> FloatArray:
+        # 1 for customers without repeat purchases (the "dropped out" branch needs a repeat purchase).
+        _, a3, a4, _ = _terms(params, x, t_x, T, None)
         return np.asarray(expit(a3 - a4), dtype=float)
 
-    def conditional_expected_purchases(self, t: float, x: object, t_x: object, T: object) -> FloatArray:
-        """Expected number of purchases in (T, T + t] given each customer's history."""
-        p = self._check_fitted()
-        r, alpha, a, b = p
-        xa, ta, Ta = check_btyd_inputs(x, t_x, T)
-        if t < 0:
-            raise ValueError("t must be non-negative")
+    def _expected_if_alive(self, params: FloatArray, times: FloatArray, x: FloatArray, T: FloatArray) -> FloatArray:
+        r, alpha, a, b = params
+        xc, Tc, tr = x[:, None], T[:, None], times[None, :]
         # Pfaff transformation: ((alpha+T)/(alpha+T+t))^(r+x) * 2F1(r+x, b+x; a+b+x-1; t/(alpha+T+t))
         # equals 2F1(r+x, a-1; a+b+x-1; -t/(alpha+T)), which has no huge cancelling factors for large x.
-        hyp = hyp2f1(r + xa, a - 1.0, a + b + xa - 1.0, -t / (alpha + Ta))
-        if abs(a - 1.0) < 1e-10:
-            # a == 1 makes the closed form 0/0; fall back to the limit through a tiny shift.
-            a_eff = 1.0 + 1e-7
-            hyp = hyp2f1(r + xa, a_eff - 1.0, a_eff + b + xa - 1.0, -t / (alpha + Ta))
-            lead = (a_eff + b + xa - 1.0) / (a_eff - 1.0)
-        else:
-            lead = (a + b + xa - 1.0) / (a - 1.0)
-        return np.asarray(lead * (1.0 - hyp) * self.p_alive(xa, ta, Ta), dtype=float)
+        # a == 1 makes the closed form 0/0; the limit is taken through a tiny shift.
+        a_eff = 1.0 + 1e-7 if abs(a - 1.0) < 1e-10 else a
+        hyp = hyp2f1(r + xc, a_eff - 1.0, a_eff + b + xc - 1.0, -tr / (alpha + Tc))
+        lead = (a_eff + b + xc - 1.0) / (a_eff - 1.0)
+        return np.asarray(lead * (1.0 - hyp), dtype=float)
 
     def expected_purchases(self, t: object) -> FloatArray:
         """Unconditional E[X(t)]: expected purchases of a new customer in their first ``t`` time units."""

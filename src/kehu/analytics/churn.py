@@ -10,24 +10,27 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 from threadpoolctl import threadpool_limits
 
 from .exceptions import AnalyticsInputError, DataQualityWarning, DegenerateDataError
 from .sources import ColumnNames, normalise_transactions, to_day_number, transactions_from_pandas
-from .summary import ZeroPolicy, daily_expr
+from .summary import ZeroPolicy, daily_expr, to_pandas_fast
 
 __all__ = [
     "ChurnModel",
     "calibration_table",
+    "churn_dataset_from_daily",
+    "features_from_daily",
     "lift_at",
     "prepare_feature_table",
     "transaction_churn_dataset",
@@ -35,59 +38,47 @@ __all__ = [
 ]
 
 DEFAULT_WINDOWS = (30, 90, 180, 365)
-# OpenMP start-up and contention cost more than they save on small tables (10x slower measured on 2k rows on a
-# busy 2-core machine), so boosting runs single-threaded below this many rows.
-_THREADED_ROWS = 100_000
-
-
-def _threads(n_rows: int) -> Any:
-    return threadpool_limits(limits=1 if n_rows < _THREADED_ROWS else None)
 
 
 # --------------------------------------------------------------------------------------------------- features
-def _features_expr(norm: ir.Table, cutoff_day: int, windows: Sequence[int], zero_amounts: ZeroPolicy) -> ir.Table:
-    daily = daily_expr(norm, cutoff_day, zero_amounts)
-    is_p = daily.purchase_lines > 0
+def _features_expr(
+    daily: ir.Table, cutoff_day: int, windows: Sequence[int], label_horizon: int | None = None
+) -> ir.Table:
+    """One GROUP BY over the (customer, day) table; with ``label_horizon`` the churn label (purchase days in
+    (cutoff, cutoff + horizon]) is a conditional aggregate of the same pass instead of a second query."""
+    end = cutoff_day + (label_horizon or 0)
+    d = daily.filter(daily.day <= end)
+    before = d.day <= cutoff_day
+    is_p = d.purchase_lines > 0
+    bp = is_p & before
     aggs: dict[str, Any] = {
-        "last_day": daily.day.max(where=is_p),
-        "first_day": daily.day.min(where=is_p),
-        "purchase_days": daily.count(where=is_p),
-        "total_amount": daily.amount.sum(),
-        "refund_lines": daily.refund_lines.sum(),
-        "refund_amount": daily.refund_amount.sum(),
-        "lines": daily.lines.sum(),
+        "last_day": d.day.max(where=bp),
+        "first_day": d.day.min(where=bp),
+        "purchase_days": d.count(where=bp),
+        "total_amount": d.amount.sum(where=before),
+        "refund_lines": d.refund_lines.sum(where=before),
+        "refund_amount": d.refund_amount.sum(where=before),
+        "lines": d.lines.sum(where=before),
     }
     for w in windows:
-        inside = daily.day > cutoff_day - w
-        aggs[f"frequency_{w}d"] = daily.count(where=is_p & inside)
-        aggs[f"monetary_{w}d"] = daily.amount.sum(where=inside)
-    agg = daily.group_by("customer_id").aggregate(**aggs)
+        inside = before & (d.day > cutoff_day - w)
+        aggs[f"frequency_{w}d"] = d.count(where=is_p & inside)
+        aggs[f"monetary_{w}d"] = d.amount.sum(where=inside)
+    if label_horizon is not None:
+        aggs["future_purchase_days"] = d.count(where=is_p & ~before)
+    agg = d.group_by("customer_id").aggregate(**aggs)
     return agg.filter(agg.purchase_days > 0)
 
 
-def transaction_churn_features(
-    transactions: ir.Table | pd.DataFrame,
-    cutoff: Any,
-    windows: Sequence[int] = DEFAULT_WINDOWS,
-    columns: ColumnNames | None = None,
+def _features_frame(
+    daily: ir.Table,
+    cutoff_day: int,
+    windows: Sequence[int],
     extra_features: pd.DataFrame | None = None,
-    zero_amounts: ZeroPolicy = "purchase",
-    date_format: str | None = None,
+    label_horizon: int | None = None,
 ) -> pd.DataFrame:
-    """Per-customer churn features at ``cutoff`` (data up to the cutoff only), indexed by customer id.
-
-    Features: recency/tenure days, purchase days, net amount, average order value, return (refund-line) rate and
-    refund share; for each window w: purchases and net amount in the last w days; trends: purchase and amount rate
-    in the shortest window relative to the longest. ``extra_features`` (indexed by customer id: tickets,
-    complaints, satisfaction, engagement...) is left-joined as is.
-    """
-    if not windows or any(w <= 0 for w in windows):
-        raise AnalyticsInputError("windows must be positive numbers of days")
-    cutoff_day = to_day_number(cutoff)
-    raw = transactions_from_pandas(transactions) if isinstance(transactions, pd.DataFrame) else transactions
-    norm = normalise_transactions(raw, columns, date_format)
     try:
-        df = _features_expr(norm, cutoff_day, sorted(windows), zero_amounts).to_pandas()
+        df = to_pandas_fast(_features_expr(daily, cutoff_day, sorted(windows), label_horizon))
     except Exception as exc:
         raise AnalyticsInputError(f"cannot compute churn features: {str(exc).splitlines()[0]}") from exc
     df = df.set_index("customer_id").sort_index()
@@ -119,8 +110,50 @@ def transaction_churn_features(
         if overlap:
             raise AnalyticsInputError(f"extra feature columns clash with built-in ones: {sorted(overlap)}")
         out = out.join(extra, how="left")
+    if label_horizon is not None:
+        out["__future_purchase_days"] = df["future_purchase_days"].astype(np.int64)
     out.index.name = "customer_id"
     return out
+
+
+def _check_windows(windows: Sequence[int]) -> None:
+    if not windows or any(w <= 0 for w in windows):
+        raise AnalyticsInputError("windows must be positive numbers of days")
+
+
+def transaction_churn_features(
+    transactions: ir.Table | pd.DataFrame,
+    cutoff: Any,
+    windows: Sequence[int] = DEFAULT_WINDOWS,
+    columns: ColumnNames | None = None,
+    extra_features: pd.DataFrame | None = None,
+    zero_amounts: ZeroPolicy = "purchase",
+    date_format: str | None = None,
+) -> pd.DataFrame:
+    """Per-customer churn features at ``cutoff`` (data up to the cutoff only), indexed by customer id.
+
+    Features: recency/tenure days, purchase days, net amount, average order value, return (refund-line) rate and
+    refund share; for each window w: purchases and net amount in the last w days; trends: purchase and amount rate
+    in the shortest window relative to the longest. ``extra_features`` (indexed by customer id: tickets,
+    complaints, satisfaction, engagement...) is left-joined as is.
+    """
+    _check_windows(windows)
+    cutoff_day = to_day_number(cutoff)
+    raw = transactions_from_pandas(transactions) if isinstance(transactions, pd.DataFrame) else transactions
+    norm = normalise_transactions(raw, columns, date_format)
+    return features_from_daily(daily_expr(norm, cutoff_day, zero_amounts), cutoff_day, windows, extra_features)
+
+
+def features_from_daily(
+    daily: ir.Table,
+    cutoff_day: int,
+    windows: Sequence[int] = DEFAULT_WINDOWS,
+    extra_features: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """:func:`transaction_churn_features` on an existing :func:`~kehu.analytics.summary.daily_expr` table (lets
+    several cutoffs share one materialised (customer, day) table)."""
+    _check_windows(windows)
+    return _features_frame(daily, cutoff_day, windows, extra_features)
 
 
 def transaction_churn_dataset(
@@ -136,21 +169,38 @@ def transaction_churn_dataset(
     """Features at ``cutoff`` and labels: churned (1) = no purchase in the ``horizon_days`` after the cutoff.
 
     Only customers who bought within ``active_days`` before the cutoff are kept (long-gone customers would make
-    the task trivially easy and the AUC flattering). Data after the cutoff is used only for the label.
+    the task trivially easy and the AUC flattering). Data after the cutoff is used only for the label. A purchase
+    is a line with a non-negative amount (refunds do not count).
     """
     if horizon_days <= 0:
         raise AnalyticsInputError("horizon_days must be positive")
-    X = transaction_churn_features(
-        transactions, cutoff, windows, columns, extra_features, date_format=date_format
-    )
-    if active_days is not None:
-        X = X[X["recency_days"] < active_days]
+    _check_windows(windows)
     cutoff_day = to_day_number(cutoff)
     raw = transactions_from_pandas(transactions) if isinstance(transactions, pd.DataFrame) else transactions
     norm = normalise_transactions(raw, columns, date_format)
-    after = norm.filter((norm.day > cutoff_day) & (norm.day <= cutoff_day + horizon_days) & (norm.amount >= 0))
-    buyers = after.select("customer_id").distinct().to_pandas()["customer_id"]
-    y = pd.Series((~X.index.isin(buyers)).astype(np.int64), index=X.index, name="churned")
+    daily = daily_expr(norm, cutoff_day + horizon_days, "purchase")
+    return churn_dataset_from_daily(daily, cutoff_day, horizon_days, windows, active_days, extra_features)
+
+
+def churn_dataset_from_daily(
+    daily: ir.Table,
+    cutoff_day: int,
+    horizon_days: int = 90,
+    windows: Sequence[int] = DEFAULT_WINDOWS,
+    active_days: int | None = 365,
+    extra_features: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """:func:`transaction_churn_dataset` on a (customer, day) table that covers ``cutoff_day + horizon_days``:
+    features and labels in a single aggregation pass."""
+    if horizon_days <= 0:
+        raise AnalyticsInputError("horizon_days must be positive")
+    _check_windows(windows)
+    X = _features_frame(daily, cutoff_day, windows, extra_features, label_horizon=horizon_days)
+    future = X.pop("__future_purchase_days")
+    if active_days is not None:
+        keep = X["recency_days"] < active_days
+        X, future = X[keep], future[keep]
+    y = pd.Series((future.to_numpy() == 0).astype(np.int64), index=X.index, name="churned")
     return X, y
 
 
@@ -265,13 +315,23 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
     ``cv_auc_``, ``cv_auc_std_``, ``lift_top_decile_`` and ``calibration_table_``), then fits the final
     calibrated model on all rows (``n_splits=0`` skips the cross-validation). ``max_train_rows`` subsamples
     (stratified) very large tables for speed.
+
+    Calibration (``calibration_cv``): an integer k fits k boosters on k-fold splits and calibrates each on its
+    held-out fold (``CalibratedClassifierCV``; best for small tables); ``"holdout"`` fits one booster on a
+    stratified 80% and calibrates it on the other 20% (k times cheaper to fit and to predict; ``holdout_auc_``
+    is the booster's AUC on that unseen 20%); ``"auto"`` (default) uses ``"holdout"`` from
+    ``holdout_min_rows`` training rows on and 3-fold below, where a 20% holdout would be too small to calibrate.
+
+    ``n_threads`` caps the OpenMP threads of boosting (None = all cores). The default 1 is deliberate: on a busy
+    shared 2-core server, 2 OpenMP threads were measured 1.5-7x *slower* than 1 (threads spin at barriers while
+    the other core is taken), and the scoring run has other work for the second core (DuckDB).
     """
 
     def __init__(
         self,
         n_splits: int = 5,
         calibration: str = "isotonic",
-        calibration_cv: int = 3,
+        calibration_cv: int | str = "auto",
         learning_rate: float = 0.05,
         max_iter: int = 300,
         max_leaf_nodes: int = 15,
@@ -279,6 +339,9 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         max_train_rows: int | None = 200_000,
         random_state: int | None = 0,
         progress: Callable[[int], None] | None = None,
+        holdout_min_rows: int = 20_000,
+        n_iter_no_change: int = 20,
+        n_threads: int | None = 1,
     ) -> None:
         self.n_splits = n_splits
         self.calibration = calibration
@@ -290,6 +353,9 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         self.max_train_rows = max_train_rows
         self.random_state = random_state
         self.progress = progress
+        self.holdout_min_rows = holdout_min_rows
+        self.n_iter_no_change = n_iter_no_change
+        self.n_threads = n_threads
 
     def _pipeline(self, X: pd.DataFrame) -> Pipeline:
         cats = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype) or X[c].dtype == object]
@@ -306,13 +372,38 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
             categorical_features=list(range(len(cats))) if cats else None,
             early_stopping=True,
             validation_fraction=0.15,
-            n_iter_no_change=20,
+            n_iter_no_change=self.n_iter_no_change,
             random_state=self.random_state,
         )
         return Pipeline([("pre", pre), ("hgb", hgb)])
 
-    def _calibrated(self, X: pd.DataFrame) -> CalibratedClassifierCV:
-        return CalibratedClassifierCV(self._pipeline(X), method=self.calibration, cv=self.calibration_cv)
+    def _calibration_folds(self, n_rows: int) -> int | None:
+        """Number of calibration folds, or None for a single holdout split."""
+        cv = self.calibration_cv
+        if cv == "holdout" or (cv == "auto" and n_rows >= self.holdout_min_rows):
+            return None
+        if cv == "auto":
+            return 3
+        if not isinstance(cv, int) or isinstance(cv, bool) or cv < 2:
+            raise AnalyticsInputError(f"calibration_cv must be 'auto', 'holdout' or an integer >= 2, not {cv!r}")
+        return cv
+
+    def _fit_calibrated(self, X: pd.DataFrame, y: NDArray[np.int64]) -> tuple[CalibratedClassifierCV, float]:
+        """Fit a calibrated model; returns it and the booster's AUC on the calibration holdout (NaN for k-fold)."""
+        folds = self._calibration_folds(len(X))
+        if folds is not None:
+            return CalibratedClassifierCV(self._pipeline(X), method=self.calibration, cv=folds).fit(X, y), float("nan")
+        train, hold = train_test_split(
+            np.arange(len(X)), test_size=0.2, stratify=y, random_state=self.random_state
+        )
+        booster = self._pipeline(X).fit(X.iloc[train], y[train])
+        calibrated = CalibratedClassifierCV(FrozenEstimator(booster), method=self.calibration)
+        calibrated.fit(X.iloc[hold], y[hold])
+        raw = booster.predict_proba(X.iloc[hold])[:, 1]
+        return calibrated, float(roc_auc_score(y[hold], raw))
+
+    def _threads(self) -> Any:
+        return threadpool_limits(limits=self.n_threads)
 
     def _tick(self) -> None:
         if self.progress is not None:
@@ -320,7 +411,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
 
     def fit(self, X: pd.DataFrame, y: pd.Series | NDArray[Any]) -> ChurnModel:
         """Cross-validate, then fit the final calibrated model. ``X`` is a DataFrame (see prepare_feature_table)."""
-        with _threads(len(X)):
+        with self._threads():
             return self._fit(X, y)
 
     def _fit(self, X: pd.DataFrame, y: pd.Series | NDArray[Any]) -> ChurnModel:
@@ -333,7 +424,8 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         if counts.size != 2 or counts.min() == 0:
             raise DegenerateDataError("churn labels contain a single class: nothing to learn")
         folds = min(self.n_splits, int(counts.min()))
-        if (self.n_splits != 0 and folds < 2) or counts.min() < 2 * self.calibration_cv:
+        cal_folds = self._calibration_folds(min(len(X), self.max_train_rows or len(X)))
+        if (self.n_splits != 0 and folds < 2) or counts.min() < 2 * (cal_folds or 5):
             raise DegenerateDataError(
                 f"too few examples of the minority class ({int(counts.min())}) to cross-validate and calibrate"
             )
@@ -360,7 +452,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         if self.n_splits:
             skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=self.random_state)
             for train, test in skf.split(np.zeros(len(yv)), yv):
-                model = self._calibrated(X).fit(X.iloc[train], yv[train])
+                model, _ = self._fit_calibrated(X.iloc[train], yv[train])
                 oof[test] = model.predict_proba(X.iloc[test])[:, 1]
                 aucs.append(roc_auc_score(yv[test], oof[test]))
                 self._tick()
@@ -371,7 +463,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         self.lift_top_decile_ = lift_at(yv, oof, 0.1) if aucs else float("nan")
         self.calibration_table_ = calibration_table(yv, oof) if aucs else pd.DataFrame()
         self.base_rate_ = float(yv.mean())
-        self.model_ = clone(self._calibrated(X)).fit(X, yv)
+        self.model_, self.holdout_auc_ = self._fit_calibrated(X, yv)
         self._tick()
         # Reference point of the attribution: the median (numbers) or most common value (categories).
         self.reference_ = {
@@ -394,7 +486,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
     def predict_proba(self, X: pd.DataFrame) -> NDArray[np.float64]:
         """Calibrated churn probability per row."""
         Xc = self._check(X)
-        with _threads(len(Xc)):
+        with self._threads():
             return np.asarray(self.model_.predict_proba(Xc)[:, 1], dtype=float)
 
     def explain(self, X: pd.DataFrame, top_k: int = 3, min_effect: float = 0.01) -> pd.DataFrame:
@@ -407,30 +499,55 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         measure. Returns columns ``churn_probability``, ``churn_reasons`` ("feature=value (+0.12); ...").
         """
         Xc = self._check(X)
-        with _threads(len(Xc)):
-            base = np.asarray(self.model_.predict_proba(Xc)[:, 1], dtype=float)
-            effects = np.zeros((len(Xc), len(self.feature_names_)))
-            for j, col in enumerate(self.feature_names_):
-                Xr = Xc.copy()
-                ref = self.reference_[col]
-                if col in self.categorical_features_:
-                    Xr[col] = pd.Categorical([ref] * len(Xr), categories=self.categories_[col])
-                else:
-                    Xr[col] = ref
-                effects[:, j] = base - self.model_.predict_proba(Xr)[:, 1]
+        n, k = len(Xc), len(self.feature_names_)
+        # All what-if rows are built column-wise in NumPy and scored in one call per chunk (block 0 is the
+        # customer as is, block j+1 has feature j set to the reference) instead of k separate DataFrame copies.
+        chunk = max(1, 400_000 // (k + 1))
+        base = np.empty(n)
+        effects = np.empty((n, k))
+        with self._threads():
+            for start in range(0, n, chunk):
+                part = Xc.iloc[start : start + chunk]
+                p = self.model_.predict_proba(self._what_if_rows(part))[:, 1].reshape(k + 1, len(part))
+                base[start : start + len(part)] = p[0]
+                effects[start : start + len(part)] = (p[0] - p[1:]).T
+        reasons = self._reason_text(Xc, effects, top_k, min_effect)
+        return pd.DataFrame({"churn_probability": base, "churn_reasons": reasons}, index=X.index)
+
+    def _what_if_rows(self, Xc: pd.DataFrame) -> pd.DataFrame:
+        n, k = len(Xc), len(self.feature_names_)
+        cols: dict[str, Any] = {}
+        for j, col in enumerate(self.feature_names_):
+            block = slice((j + 1) * n, (j + 2) * n)
+            ref = self.reference_[col]
+            if col in self.categorical_features_:
+                cats = self.categories_[col]
+                codes = np.tile(np.asarray(Xc[col].cat.codes, dtype=np.int64), k + 1)
+                codes[block] = int(cats.get_indexer(pd.Index([ref]))[0])  # -1 (missing) when not a known category
+                cols[col] = pd.Categorical.from_codes(codes, categories=cats)
+            else:
+                values = np.tile(Xc[col].to_numpy(dtype=float, na_value=np.nan), k + 1)
+                values[block] = ref
+                cols[col] = values
+        return pd.DataFrame(cols)
+
+    def _reason_text(self, Xc: pd.DataFrame, effects: NDArray[np.float64], top_k: int, min_effect: float) -> list[str]:
         order = np.argsort(-effects, axis=1)[:, :top_k]
+        top = np.take_along_axis(effects, order, axis=1)
+        # Only the (at most top_k) selected values per row are formatted.
+        count = (top >= min_effect).cumprod(axis=1).sum(axis=1)
         values = Xc.to_numpy(dtype=object)
+        names = self.feature_names_
         reasons = []
-        for i in range(len(Xc)):
+        for i, m in enumerate(count.tolist()):
             parts = []
-            for j in order[i]:
-                if effects[i, j] < min_effect:
-                    break
+            for r in range(m):
+                j = order[i, r]
                 v = values[i, j]
                 shown = f"{v:.4g}" if isinstance(v, (float, np.floating)) else str(v)
-                parts.append(f"{self.feature_names_[j]}={shown} (+{effects[i, j]:.2f})")
+                parts.append(f"{names[j]}={shown} (+{top[i, r]:.2f})")
             reasons.append("; ".join(parts))
-        return pd.DataFrame({"churn_probability": base, "churn_reasons": reasons}, index=X.index)
+        return reasons
 
     def report(self) -> dict[str, Any]:
         """JSON-ready cross-validation report."""
@@ -442,6 +559,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
             "cv_auc_folds": self.cv_auc_folds_,
             "lift_top_decile": self.lift_top_decile_,
             "base_rate": self.base_rate_,
+            "holdout_auc": self.holdout_auc_,
             "calibration": self.calibration_table_.to_dict(orient="records"),
             "features": self.feature_names_,
         }

@@ -10,12 +10,13 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
-from tqdm import tqdm
+from typing import TYPE_CHECKING, Any
 
 from .exceptions import AnalyticsError, AnalyticsWarning
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from tqdm import tqdm
 
 __all__ = ["build_parser", "main"]
 
@@ -65,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 @contextmanager
 def _progress(total: int, quiet: bool, desc: str) -> Iterator[tqdm[Any]]:
+    from tqdm import tqdm
+
     bar = tqdm(total=total, desc=desc, file=sys.stderr, disable=quiet or not sys.stderr.isatty(), leave=False)
     try:
         yield bar

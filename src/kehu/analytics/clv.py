@@ -47,12 +47,19 @@ def customer_lifetime_value(
         raise AnalyticsInputError("the discount rate must be greater than -100%")
     spend = as_float_array("expected_spend", expected_spend)
     month = 30.4375 / days_per_time_unit
-    total = np.zeros_like(spend)
-    previous = np.zeros_like(spend)
-    for i in range(1, months + 1):
-        cumulative = model.conditional_expected_purchases(i * month, x, t_x, T)
-        total += (cumulative - previous) / (1.0 + monthly_discount_rate) ** i
-        previous = cumulative
+    i = np.arange(1, months + 1, dtype=float)
+    times, discount = i * month, (1.0 + monthly_discount_rate) ** -i
+    batched = getattr(model, "discounted_expected_purchases", None)
+    if batched is not None:
+        # All horizons in one vectorised call, evaluated per distinct (x, T) (see PurchaseModelBase).
+        total = np.asarray(batched(times, discount, x, t_x, T), dtype=float)
+    else:
+        total = np.zeros_like(spend)
+        previous = np.zeros_like(spend)
+        for t, d in zip(times, discount, strict=True):
+            cumulative = model.conditional_expected_purchases(float(t), x, t_x, T)
+            total += (cumulative - previous) * d
+            previous = cumulative
     return np.asarray(total * spend * margin, dtype=float)
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import ibis.expr.types as ir
 import pandas as pd
 
 from .exceptions import AnalyticsInputError
 from .sources import ColumnNames, normalise_transactions, to_day_number, transactions_from_pandas
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 __all__ = ["cohort_retention"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit, gammaln, hyp2f1
 
-from ._base import ParametricModel
+from ._base import PurchaseModelBase
 from ._fitting import (
     FloatArray,
     check_btyd_inputs,
@@ -66,7 +66,7 @@ def pareto_nbd_log_likelihood(params: FloatArray, x: FloatArray, t_x: FloatArray
     return np.asarray(lead + np.logaddexp(alive, dead), dtype=float)
 
 
-class ParetoNBDModel(ParametricModel):
+class ParetoNBDModel(PurchaseModelBase):
     """Pareto/NBD model with parameters ``r, alpha`` (purchase rate) and ``s, beta`` (drop-out rate)."""
 
     param_names = ("r", "alpha", "s", "beta")
@@ -106,23 +106,17 @@ class ParetoNBDModel(ParametricModel):
         p = self._check_fitted()
         return pareto_nbd_log_likelihood(p, *check_btyd_inputs(x, t_x, T))
 
-    def p_alive(self, x: object, t_x: object, T: object) -> FloatArray:
-        """Probability that each customer is still active at T."""
-        p = self._check_fitted()
-        _, alive, dead = _parts(p, *check_btyd_inputs(x, t_x, T))
+    def _alive(self, params: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray) -> FloatArray:
+        _, alive, dead = _parts(params, x, t_x, T)
         return np.asarray(expit(alive - dead), dtype=float)
 
-    def conditional_expected_purchases(self, t: float, x: object, t_x: object, T: object) -> FloatArray:
-        """Expected purchases in (T, T + t] given each customer's history."""
-        r, alpha, s, beta = self._check_fitted()
-        xa, ta, Ta = check_btyd_inputs(x, t_x, T)
-        if t < 0:
-            raise ValueError("t must be non-negative")
-        log_u = np.log(beta + Ta) - np.log(beta + Ta + t)
+    def _expected_if_alive(self, params: FloatArray, times: FloatArray, x: FloatArray, T: FloatArray) -> FloatArray:
+        r, alpha, s, beta = params
+        xc, Tc = x[:, None], T[:, None]
+        log_u = np.log(beta + Tc) - np.log(beta + Tc + times[None, :])
         # [1 - u^(s-1)] / (s-1) tends to -log(u) as s -> 1; expm1 keeps precision near that limit.
         factor = -log_u if abs(s - 1.0) < 1e-8 else -np.expm1((s - 1.0) * log_u) / (s - 1.0)
-        base = (r + xa) * (beta + Ta) / (alpha + Ta) * factor
-        return np.asarray(base * self.p_alive(xa, ta, Ta), dtype=float)
+        return np.asarray((r + xc) * (beta + Tc) / (alpha + Tc) * factor, dtype=float)
 
     def expected_purchases(self, t: object) -> FloatArray:
         """Unconditional E[X(t)] for a new customer."""

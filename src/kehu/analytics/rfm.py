@@ -168,17 +168,27 @@ def grade_rfm(summary: pd.DataFrame, config: RFMConfig | None = None) -> pd.Data
     out["r_grade"] = cfg.recency.apply(out[cfg.recency_column])
     out["f_grade"] = cfg.frequency.apply(out[cfg.frequency_column])
     out["m_grade"] = cfg.monetary.apply(out[cfg.monetary_column])
-    out["rf_cell"] = out["r_grade"].astype(str) + out["f_grade"].astype(str)
-    out["rfm_class"] = out["rf_cell"] + out["m_grade"].astype(str)
+    # Labels, classes and tiers depend on the grade triple only, and there are few distinct triples (<= 27 with
+    # A/B/C grades): they are built once per distinct triple and broadcast, instead of once per customer (a
+    # Python-level loop over a million customers took seconds). The tier callable is called once per triple.
+    grades = out[["r_grade", "f_grade", "m_grade"]]
+    codes = grades.groupby(list(grades.columns), sort=False, dropna=False).ngroup().to_numpy()
+    rep = np.zeros(int(codes.max()) + 1 if codes.size else 0, dtype=np.int64)
+    rep[codes] = np.arange(codes.size)
+    u = grades.iloc[rep].reset_index(drop=True)
+    rf_cell = u["r_grade"].astype(str) + u["f_grade"].astype(str)
+    rfm_class = rf_cell + u["m_grade"].astype(str)
     if callable(cfg.tier):
         fn = cfg.tier
-        out["tier"] = [fn(r, f, m) for r, f, m in zip(out["r_grade"], out["f_grade"], out["m_grade"], strict=True)]
+        tier = pd.Series([fn(r, f, m) for r, f, m in zip(u["r_grade"], u["f_grade"], u["m_grade"], strict=True)])
     else:
         mapping = dict(cfg.tier)
-        unknown = set(out["rfm_class"]) - set(mapping)
+        unknown = set(rfm_class) - set(mapping)
         if unknown:
             raise AnalyticsInputError(f"tier mapping has no entry for class(es) {sorted(unknown)[:5]}")
-        out["tier"] = out["rfm_class"].map(mapping)
+        tier = rfm_class.map(mapping)
+    for name, per_triple in (("rf_cell", rf_cell), ("rfm_class", rfm_class), ("tier", tier)):
+        out[name] = pd.Series(per_triple.take(codes).to_numpy(), index=out.index, dtype=per_triple.dtype)
     return out
 
 

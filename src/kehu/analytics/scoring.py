@@ -6,20 +6,27 @@ import datetime as dt
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from .bgnbd import BetaGeoModel
-from .churn import ChurnModel, transaction_churn_dataset, transaction_churn_features
-from .clv import customer_lifetime_value
 from .exceptions import AnalyticsError, ModelFitWarning
-from .gamma_gamma import GammaGammaModel
 from .lifecycle import LifecycleRules, assign_lifecycle
 from .rfm import RFMConfig, grade_rfm, segment_customers
-from .sources import ColumnNames, to_day_number, transactions_from_pandas
-from .summary import SummaryOptions, customer_summary, time_unit_days
+from .sources import ColumnNames, transactions_from_pandas
+from .summary import (
+    SummaryOptions,
+    daily_expr,
+    materialised,
+    prepare_transactions,
+    summary_frame,
+    summary_from_daily,
+    time_unit_days,
+)
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 __all__ = ["SCORE_COLUMNS", "ScoreConfig", "score_customers"]
 
@@ -53,6 +60,11 @@ class ScoreConfig:
     the cutoff. ``churn_splits`` > 0 also cross-validates it (slower; 0 = fit only). Reasons are computed for
     customers whose churn probability is at least ``reason_threshold`` (at most ``max_reason_rows`` of the
     riskiest, because each reason costs one model evaluation per feature).
+
+    The churn model is tuned for nightly runs on large files: at most ``churn_max_train_rows`` customers
+    (stratified sample), ``churn_learning_rate``/``churn_max_iter`` boosting with early stopping, and
+    calibration on a 20% holdout instead of k-fold refits once the sample has 20,000 rows (see
+    :class:`~kehu.analytics.churn.ChurnModel`).
     """
 
     time_unit: str = "week"
@@ -64,6 +76,9 @@ class ScoreConfig:
     churn_splits: int = 0
     reason_threshold: float = 0.5
     max_reason_rows: int = 20_000
+    churn_max_train_rows: int = 200_000
+    churn_learning_rate: float = 0.2
+    churn_max_iter: int = 200
     duplicates: str = "warn"
     future: str = "warn"
     random_state: int | None = 0
@@ -93,23 +108,44 @@ def score_customers(
         duplicates=cfg.duplicates,  # type: ignore[arg-type]
         future=cfg.future,  # type: ignore[arg-type]
     )
-    summary = customer_summary(raw, cutoff, opts, columns, date_format)
-    step("summary")
+    norm, cutoff_day = prepare_transactions(raw, cutoff, opts, columns, date_format)
+    # One (customer, day) table serves the summary, the churn training set (features at cutoff - horizon with
+    # their labels) and the features at the cutoff; on DuckDB it is materialised once instead of re-aggregating
+    # the raw lines three times.
+    with materialised(daily_expr(norm, cutoff_day, opts.zero_amounts)) as daily:
+        summary = summary_frame(summary_from_daily(daily, cutoff_day, opts), cutoff)
+        step("summary")
+        n = len(summary)
+        scored = _models(summary, cfg, unit, step)
+        _churn(scored, daily, cutoff_day, cfg)
+    step("churn")
+    assert len(scored) == n
+    extra = [c for c in scored.columns if c not in SCORE_COLUMNS]
+    return scored[SCORE_COLUMNS + extra]
+
+
+def _models(summary: pd.DataFrame, cfg: ScoreConfig, unit: float, step: Callable[[str], None]) -> pd.DataFrame:
+    from ._fitting import unique_rows
+    from .bgnbd import BetaGeoModel
+    from .clv import customer_lifetime_value
+    from .gamma_gamma import GammaGammaModel
+
     scored = grade_rfm(summary, cfg.rfm)
     scored = segment_customers(scored)
     x, t_x, T = (scored[c].to_numpy(dtype=float) for c in ("x", "t_x", "T"))
-    n = len(scored)
     for col in ("p_alive", "expected_purchases_90d", "expected_purchases_365d", "expected_spend", "clv_365d"):
         scored[col] = np.nan
     bg: BetaGeoModel | None = None
     try:
         bg = BetaGeoModel(compute_standard_errors=False).fit(x, t_x, T)
-        scored["p_alive"] = bg.p_alive(x, t_x, T)
-        scored["expected_purchases_90d"] = bg.conditional_expected_purchases(90 / unit, x, t_x, T)
-        scored["expected_purchases_365d"] = bg.conditional_expected_purchases(365 / unit, x, t_x, T)
+        # Predictions depend on (x, t_x, T) only: computed once per distinct triple, then broadcast.
+        (ux, ut, uT), inv = unique_rows(x, t_x, T)
+        scored["p_alive"] = bg.p_alive(ux, ut, uT)[inv]
+        scored["expected_purchases_90d"] = bg.conditional_expected_purchases(90 / unit, ux, ut, uT)[inv]
+        scored["expected_purchases_365d"] = bg.conditional_expected_purchases(365 / unit, ux, ut, uT)[inv]
     except AnalyticsError as exc:
         warnings.warn(f"BG/NBD not fitted, p_alive and expected purchases left empty: {exc}", ModelFitWarning,
-                      stacklevel=2)
+                      stacklevel=3)
     step("bgnbd")
     if bg is not None:
         try:
@@ -117,26 +153,36 @@ def score_customers(
             gg = GammaGammaModel(compute_standard_errors=False).fit(x, np.nan_to_num(spend))
             expected_spend = gg.expected_average_spend(x, spend)
             scored["expected_spend"] = expected_spend
-            scored["clv_365d"] = customer_lifetime_value(
-                bg, x, t_x, T, expected_spend, months=12, monthly_discount_rate=cfg.monthly_discount_rate,
+            # CLV is linear in the expected spend: discounted purchases per distinct triple x each customer's spend.
+            per_purchase = customer_lifetime_value(
+                bg, ux, ut, uT, np.ones(ux.size), months=12, monthly_discount_rate=cfg.monthly_discount_rate,
                 days_per_time_unit=unit,
             )
+            scored["clv_365d"] = per_purchase[inv] * expected_spend
         except AnalyticsError as exc:
-            warnings.warn(f"Gamma-Gamma not fitted, clv_365d left empty: {exc}", ModelFitWarning, stacklevel=2)
+            warnings.warn(f"Gamma-Gamma not fitted, clv_365d left empty: {exc}", ModelFitWarning, stacklevel=3)
     step("gamma-gamma")
     scored = assign_lifecycle(scored, cfg.lifecycle)
+    return scored
+
+
+def _churn(scored: pd.DataFrame, daily: ir.Table, cutoff_day: int, cfg: ScoreConfig) -> None:
+    from .churn import ChurnModel, churn_dataset_from_daily, features_from_daily  # scikit-learn: loaded on use
+
     scored["churn_probability"] = np.nan
     scored["churn_reasons"] = ""
     try:
-        cutoff_day = to_day_number(cutoff)
-        train_cutoff = pd.Timestamp(dt.date(1970, 1, 1)) + pd.Timedelta(days=cutoff_day - cfg.churn_horizon_days)
-        X_train, y_train = transaction_churn_dataset(
-            raw, train_cutoff, cfg.churn_horizon_days, columns=columns, date_format=date_format
+        X_train, y_train = churn_dataset_from_daily(daily, cutoff_day - cfg.churn_horizon_days, cfg.churn_horizon_days)
+        model = ChurnModel(
+            n_splits=cfg.churn_splits,
+            random_state=cfg.random_state,
+            learning_rate=cfg.churn_learning_rate,
+            max_iter=cfg.churn_max_iter,
+            max_train_rows=cfg.churn_max_train_rows,
+            n_iter_no_change=10,
         )
-        model = ChurnModel(n_splits=cfg.churn_splits, random_state=cfg.random_state)
         model.fit(X_train, y_train)
-        X_now = transaction_churn_features(raw, cutoff, columns=columns, date_format=date_format)
-        X_now = X_now.reindex(scored["customer_id"].to_numpy())
+        X_now = features_from_daily(daily, cutoff_day).reindex(scored["customer_id"].to_numpy())
         prob = model.predict_proba(X_now)
         scored["churn_probability"] = prob
         risky = np.flatnonzero(prob >= cfg.reason_threshold)
@@ -146,10 +192,4 @@ def score_customers(
             reasons = model.explain(X_now.iloc[risky])
             scored.loc[scored.index[risky], "churn_reasons"] = reasons["churn_reasons"].to_numpy()
     except AnalyticsError as exc:
-        warnings.warn(f"churn model not trained, churn_probability left empty: {exc}", ModelFitWarning, stacklevel=2)
-    step("churn")
-    assert len(scored) == n
-    extra = [c for c in scored.columns if c not in SCORE_COLUMNS]
-    return scored[SCORE_COLUMNS + extra]
-
-
+        warnings.warn(f"churn model not trained, churn_probability left empty: {exc}", ModelFitWarning, stacklevel=3)

@@ -6,13 +6,14 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import ibis
-import ibis.expr.types as ir
 import pandas as pd
 
 from .exceptions import AnalyticsInputError
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 __all__ = [
     "EPOCH",
@@ -38,6 +39,8 @@ class ColumnNames:
 
 def connect_duckdb(threads: int | None = None) -> Any:
     """Open an embedded in-memory DuckDB connection through Ibis (the default engine)."""
+    import ibis  # imported on first use: Ibis and its backends take about a second to import
+
     con = ibis.duckdb.connect()
     if threads is not None:
         con.raw_sql(f"SET threads = {int(threads)}")
@@ -73,6 +76,8 @@ def transactions_from_pandas(df: pd.DataFrame) -> ir.Table:
     """Wrap a pandas DataFrame as an Ibis table executed by the in-memory DuckDB backend."""
     if not isinstance(df, pd.DataFrame):
         raise AnalyticsInputError(f"expected a pandas DataFrame, got {type(df).__name__}")
+    import ibis
+
     return ibis.memtable(df)
 
 

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal
 
-import ibis
-import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
 from .exceptions import AnalyticsInputError, DataQualityWarning
 from .sources import EPOCH, ColumnNames, normalise_transactions, to_day_number, transactions_from_pandas
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
 
 __all__ = [
     "DataQualityReport",
@@ -21,9 +26,14 @@ __all__ = [
     "check_transactions",
     "customer_summary",
     "daily_expr",
+    "materialised",
+    "prepare_transactions",
     "summary_arrays",
     "summary_expr",
+    "summary_frame",
+    "summary_from_daily",
     "time_unit_days",
+    "to_pandas_fast",
 ]
 
 TimeUnit = Literal["day", "week"]
@@ -150,10 +160,41 @@ def daily_expr(norm: ir.Table, cutoff_day: int, zero_amounts: ZeroPolicy = "purc
     )
 
 
+@cache
+def _duckdb_arg_min() -> Any:
+    """DuckDB's native ``arg_min``: value of ``arg`` on the row with the smallest ``key`` (one hash-aggregate
+    state per group). Ibis compiles its portable ``argmin`` to an ordered ``FIRST(... ORDER BY ...)`` on DuckDB,
+    which sorts every group and was measured several times slower."""
+    import ibis
+
+    @ibis.udf.agg.builtin(name="arg_min")  # type: ignore[untyped-decorator]
+    def arg_min(arg: float, key: int) -> float:  # type: ignore[empty-body]
+        ...
+
+    return arg_min
+
+
+def _backend_name(table: ir.Table) -> str | None:
+    try:
+        return str(table.get_backend().name)
+    except Exception:  # unbound tables have no backend
+        return None
+
+
+def to_pandas_fast(expr: ir.Table) -> pd.DataFrame:
+    """Execute ``expr`` and convert through Arrow.
+
+    Ibis' own ``to_pandas`` converts every column that contains a NULL to Python objects (``to_pylist``), which
+    took ~2 s per million summary rows; Arrow's converter turns NULLs into NaN in vectorised code.
+    """
+    return pd.DataFrame(expr.to_pyarrow().to_pandas())
+
+
 def summary_expr(
     norm: ir.Table,
     cutoff_day: int,
     options: SummaryOptions | None = None,
+    native_arg_min: bool | None = None,
 ) -> ir.Table:
     """Build (without executing) the per-customer summary expression on a normalised table.
 
@@ -161,35 +202,68 @@ def summary_expr(
     purchase *period* (the BTYD convention). Customers without any purchase line are left out.
     """
     opts = options or SummaryOptions()
+    return summary_from_daily(daily_expr(norm, cutoff_day, opts.zero_amounts), cutoff_day, opts, native_arg_min)
+
+
+def summary_from_daily(
+    daily: ir.Table,
+    cutoff_day: int,
+    options: SummaryOptions | None = None,
+    native_arg_min: bool | None = None,
+) -> ir.Table:
+    """Per-customer summary from a :func:`daily_expr` table (rows after ``cutoff_day`` are ignored).
+
+    The plan is two GROUP BYs: lines -> (customer, day), then (customer, day) -> customer with conditional
+    aggregates only. The amount of the first purchase day (subtracted to get the repeat-purchase value) comes
+    from DuckDB's ``arg_min`` in that same pass; backends without it (``native_arg_min=False``; default: only
+    DuckDB has it) join the first purchase day back instead, which costs a second aggregate and a join.
+    """
+    import ibis
+
+    opts = options or SummaryOptions()
     unit = time_unit_days(opts.time_unit)
-    daily = daily_expr(norm, cutoff_day, opts.zero_amounts)
-    firsts = (
-        daily.filter(daily.purchase_lines > 0)
-        .group_by("customer_id")
-        .aggregate(first_day=lambda d: d.day.min())
-    )
-    d = daily.inner_join(firsts, "customer_id")
-    is_p = d.purchase_lines > 0
+    if native_arg_min is None:
+        native_arg_min = _backend_name(daily) == "duckdb"
+    d = daily.filter(daily.day <= cutoff_day)
     period_start = cutoff_day - opts.period_days if opts.period_days is not None else None
-    in_period = (d.day > period_start) if period_start is not None else ibis.literal(True)
-    recent = d.day > cutoff_day - opts.trend_days
-    previous = (d.day > cutoff_day - 2 * opts.trend_days) & ~recent
-    agg = d.group_by("customer_id").aggregate(
-        first_day=d.first_day.max(),
-        last_day=d.day.max(where=is_p),
-        purchase_days=d.count(where=is_p),
-        frequency=d.count(where=is_p & in_period),
-        monetary=d.amount.sum(where=in_period),
-        total_amount=d.amount.sum(),
-        repeat_amount=d.amount.sum(where=is_p & (d.day > d.first_day)),
-        frequency_recent=d.count(where=is_p & recent),
-        frequency_previous=d.count(where=is_p & previous),
-        monetary_recent=d.amount.sum(where=recent),
-        monetary_previous=d.amount.sum(where=previous),
-        refund_amount=d.refund_amount.sum(),
-        refund_lines=d.refund_lines.sum(),
-        lines=d.lines.sum(),
-    )
+
+    def conditional_aggregates(t: ir.Table) -> dict[str, Any]:
+        is_p = t.purchase_lines > 0
+        in_period = (t.day > period_start) if period_start is not None else ibis.literal(True)
+        recent = t.day > cutoff_day - opts.trend_days
+        previous = (t.day > cutoff_day - 2 * opts.trend_days) & ~recent
+        return {
+            "last_day": t.day.max(where=is_p),
+            "purchase_days": t.count(where=is_p),
+            "frequency": t.count(where=is_p & in_period),
+            "monetary": t.amount.sum(where=in_period),
+            "total_amount": t.amount.sum(),
+            "frequency_recent": t.count(where=is_p & recent),
+            "frequency_previous": t.count(where=is_p & previous),
+            "monetary_recent": t.amount.sum(where=recent),
+            "monetary_previous": t.amount.sum(where=previous),
+            "refund_amount": t.refund_amount.sum(),
+            "refund_lines": t.refund_lines.sum(),
+            "lines": t.lines.sum(),
+        }
+
+    if native_arg_min:
+        is_p = d.purchase_lines > 0
+        aggs = conditional_aggregates(d)
+        aggs["first_day"] = d.day.min(where=is_p)
+        aggs["purchase_amount"] = d.amount.sum(where=is_p)
+        aggs["first_amount"] = _duckdb_arg_min()(d.amount, d.day, where=is_p)
+        agg = d.group_by("customer_id").aggregate(**aggs)
+        agg = agg.filter(agg.purchase_days > 0)
+        repeat_amount = agg.purchase_amount.fill_null(0.0) - agg.first_amount.fill_null(0.0)
+    else:
+        firsts = d.filter(d.purchase_lines > 0).group_by("customer_id").aggregate(first_day=lambda t: t.day.min())
+        j = d.inner_join(firsts, "customer_id")
+        aggs = conditional_aggregates(j)
+        aggs["first_day"] = j.first_day.max()
+        aggs["repeat_amount"] = j.amount.sum(where=(j.purchase_lines > 0) & (j.day > j.first_day))
+        agg = j.group_by("customer_id").aggregate(**aggs)
+        repeat_amount = agg.repeat_amount.fill_null(0.0)
     x = agg.purchase_days - 1
     return agg.select(
         "customer_id",
@@ -211,13 +285,13 @@ def summary_expr(
         x=x.cast("int64"),
         t_x=(agg.last_day - agg.first_day).cast("float64") / unit,
         T=(cutoff_day - agg.first_day).cast("float64") / unit,
-        avg_repeat_value=ibis.ifelse(x > 0, agg.repeat_amount.fill_null(0.0) / x.cast("float64"), ibis.null()),
+        avg_repeat_value=ibis.ifelse(x > 0, repeat_amount / x.cast("float64"), ibis.null()),
     ).order_by("customer_id")
 
 
-def _warn_quality(report: DataQualityReport, opts: SummaryOptions) -> None:
+def _warn_quality(report: DataQualityReport, opts: SummaryOptions, stacklevel: int = 4) -> None:
     def warn(msg: str) -> None:
-        warnings.warn(msg, DataQualityWarning, stacklevel=4)
+        warnings.warn(msg, DataQualityWarning, stacklevel=stacklevel)
 
     dropped = report.null_customer + report.null_date + report.null_amount
     if dropped:
@@ -259,19 +333,38 @@ def customer_summary(
     before the cutoff; emits :class:`DataQualityWarning` for documented data rules (see :class:`SummaryOptions`).
     """
     opts = options or SummaryOptions()
-    time_unit_days(opts.time_unit)
+    norm, cutoff_day = prepare_transactions(transactions, cutoff, opts, columns, date_format, check)
+    return summary_frame(summary_expr(norm, cutoff_day, opts), cutoff)
+
+
+def prepare_transactions(
+    transactions: ir.Table | pd.DataFrame,
+    cutoff: dt.date | dt.datetime | str,
+    options: SummaryOptions,
+    columns: ColumnNames | None = None,
+    date_format: str | None = None,
+    check: bool = True,
+) -> tuple[ir.Table, int]:
+    """Normalise the transactions, apply the duplicate rule and (``check``) run the data-quality scan with its
+    warnings. Returns the normalised table and the cutoff as a day number."""
+    time_unit_days(options.time_unit)
     cutoff_day = to_day_number(cutoff)
     raw = transactions_from_pandas(transactions) if isinstance(transactions, pd.DataFrame) else transactions
     norm = normalise_transactions(raw, columns, date_format)
-    if opts.duplicates == "drop":
+    if options.duplicates == "drop":
         norm = normalise_transactions(raw.distinct(), columns, date_format)
     if check:
-        report = check_transactions(norm, cutoff_day, raw if opts.duplicates != "keep" else None)
+        report = check_transactions(norm, cutoff_day, raw if options.duplicates != "keep" else None)
         if report.rows == 0:
             raise AnalyticsInputError("the transactions table is empty")
-        _warn_quality(report, opts)
+        _warn_quality(report, options, stacklevel=5)
+    return norm, cutoff_day
+
+
+def summary_frame(expr: ir.Table, cutoff: dt.date | dt.datetime | str) -> pd.DataFrame:
+    """Execute a :func:`summary_expr` / :func:`summary_from_daily` expression into the documented DataFrame."""
     try:
-        df = summary_expr(norm, cutoff_day, opts).to_pandas()
+        df = to_pandas_fast(expr)
     except AnalyticsInputError:
         raise
     except Exception as exc:
@@ -284,6 +377,28 @@ def customer_summary(
     order = ["customer_id", "first_purchase", "last_purchase"]
     df = df[order + [c for c in df.columns if c not in order]]
     return pd.DataFrame(df.reset_index(drop=True))
+
+
+@contextmanager
+def materialised(expr: ir.Table) -> Iterator[ir.Table]:
+    """Store ``expr`` in a temporary DuckDB table while the block runs, so that several queries (summary, churn
+    features at two cutoffs, labels) share one computation of it; other backends get ``expr`` back unchanged
+    (each query recomputes it, which is always correct)."""
+    table: ir.Table | None = None
+    con: Any = None
+    name = f"_kehu_tmp_{uuid.uuid4().hex}"
+    if _backend_name(expr) == "duckdb":
+        try:
+            con = expr.get_backend()
+            table = con.create_table(name, expr, temp=True)
+        except Exception:  # bad input surfaces with a proper message when the queries run on expr itself
+            table = None
+    try:
+        yield expr if table is None else table
+    finally:
+        if table is not None:
+            # Ibis' drop_table emits invalid SQL with sqlglot 30; plain SQL is enough for a temp table.
+            con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')
 
 
 def summary_arrays(summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
