@@ -117,7 +117,7 @@ def main() -> int:
     from kehu.web.serve import static_files_stale
 
     if static_files_stale():  # as `kehu serve` does
-        subprocess.run([sys.executable, "-m", "kehu.cli", "collectstatic", "--noinput", "-v", "0"], check=True, env=env)  # noqa: S603
+        subprocess.run([sys.executable, "-m", "kehu.cli", "collectstatic", "--noinput", "-v", "0"], check=True, env=env)
     server = subprocess.Popen(
         [
             sys.executable,
