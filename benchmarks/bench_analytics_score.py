@@ -165,9 +165,12 @@ def lifetimes_pipeline(df: pd.DataFrame) -> pd.DataFrame:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=100_000)
-    parser.add_argument("--lifetimes-max-customers", type=int, default=1_000_000,
-                        help="time lifetimes on a random subsample of at most this many customers and scale "
-                             "linearly (it is slow)")
+    parser.add_argument(
+        "--lifetimes-max-customers",
+        type=int,
+        default=1_000_000,
+        help="time lifetimes on a random subsample of at most this many customers and scale linearly (it is slow)",
+    )
     parser.add_argument("--skip-lifetimes", action="store_true")
     parser.add_argument("--repeat", type=int, default=3, help="runs per kehu/SQL step (best wall time is kept)")
     parser.add_argument("--lifetimes-repeat", type=int, default=None, help="runs of lifetimes (default: --repeat)")
@@ -222,9 +225,7 @@ def main() -> int:
 
     t_score, c_score, sc = timed(score_once, rep)
     rows.append(("kehu score (all columns incl. churn model and reasons)", t_score, c_score, f"{len(sc):,} rows"))
-    steps = ", ".join(
-        f"{name} {t1 - t0:.2f}s" for (_, t0), (name, t1) in itertools.pairwise(best_marks)
-    )
+    steps = ", ".join(f"{name} {t1 - t0:.2f}s" for (_, t0), (name, t1) in itertools.pairwise(best_marks))
 
     # sanity: the Ibis summary equals the hand-written SQL, column by column
     merged = s_nc.merge(sql_res, on="customer_id", suffixes=("", "_sql"))
@@ -244,8 +245,10 @@ def main() -> int:
             keep = rng.choice(ids, args.lifetimes_max_customers, replace=False)
             sub = df[df["customer_id"].isin(keep)]
             scale = len(ids) / args.lifetimes_max_customers
-            note = (f"timed on a random {args.lifetimes_max_customers:,}-customer subsample, scaled x{scale:.1f} "
-                    "(linear); file read timed on the full file")
+            note = (
+                f"timed on a random {args.lifetimes_max_customers:,}-customer subsample, scaled x{scale:.1f} "
+                "(linear); file read timed on the full file"
+            )
         else:
             sub = df
             note = "full data"
@@ -256,9 +259,11 @@ def main() -> int:
 
     cores = os.cpu_count()
     print(f"\n### Analytics score benchmark: {args.customers:,} customers, {n_lines:,} lines ({cores} cores)\n")
-    print(f"Best of {rep} run(s) per kehu/SQL step"
-          + (f", {lt_rep} run(s) of lifetimes" if not args.skip_lifetimes else "")
-          + f"; wall and CPU (user+sys, all threads) seconds; load average at the end {os.getloadavg()[0]:.1f}.\n")
+    print(
+        f"Best of {rep} run(s) per kehu/SQL step"
+        + (f", {lt_rep} run(s) of lifetimes" if not args.skip_lifetimes else "")
+        + f"; wall and CPU (user+sys, all threads) seconds; load average at the end {os.getloadavg()[0]:.1f}.\n"
+    )
     print("| step | wall s | CPU s | notes |")
     print("| --- | ---: | ---: | --- |")
     for name, sec, cpu, n in rows:

@@ -38,8 +38,9 @@ def _assert_same(a: pd.DataFrame, b: pd.DataFrame) -> None:
     assert len(a) == len(b)
     for col in a.columns:
         if pd.api.types.is_numeric_dtype(a[col]):
-            np.testing.assert_allclose(a[col].to_numpy(float), b[col].to_numpy(float), rtol=0, atol=1e-9,
-                                       equal_nan=True, err_msg=col)
+            np.testing.assert_allclose(
+                a[col].to_numpy(float), b[col].to_numpy(float), rtol=0, atol=1e-9, equal_nan=True, err_msg=col
+            )
         else:
             assert (a[col].astype(str).to_numpy() == b[col].astype(str).to_numpy()).all(), col
 
@@ -49,8 +50,10 @@ def test_duckdb_and_sqlite_agree(tmp_path: Path) -> None:
     path = tmp_path / "tx.db"
     con = sqlite3.connect(path)
     con.execute("create table tx (customer_id integer, date date, amount double)")
-    con.executemany("insert into tx values (?, ?, ?)",
-                    [(int(c), d.date().isoformat(), float(a)) for c, d, a in df.itertuples(index=False)])
+    con.executemany(
+        "insert into tx values (?, ?, ?)",
+        [(int(c), d.date().isoformat(), float(a)) for c, d, a in df.itertuples(index=False)],
+    )
     con.commit()
     con.close()
     lite = ibis.sqlite.connect(path).table("tx")
@@ -60,8 +63,7 @@ def test_duckdb_and_sqlite_agree(tmp_path: Path) -> None:
 def test_duckdb_and_postgres_agree() -> None:
     psycopg = pytest.importorskip("psycopg")
     try:
-        raw = psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=3,
-                              autocommit=True)
+        raw = psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", connect_timeout=3, autocommit=True)
     except Exception as exc:  # no server: skip with the reason
         pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432 ({exc})")
     df = _transactions()

@@ -23,9 +23,26 @@ def cdnow_csv(cdnow_transactions: pd.DataFrame, tmp_path: Path) -> Path:
 
 
 def test_fit_json(cdnow_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["fit", "--model", "bgnbd", "--transactions", str(cdnow_csv), "--calibration-end", "1997-09-30",
-                 "--time-unit", "week", "--json", "--customer-col", "cid", "--amount-col", "value",
-                 "--date-format", "%Y%m%d"])
+    code = main(
+        [
+            "fit",
+            "--model",
+            "bgnbd",
+            "--transactions",
+            str(cdnow_csv),
+            "--calibration-end",
+            "1997-09-30",
+            "--time-unit",
+            "week",
+            "--json",
+            "--customer-col",
+            "cid",
+            "--amount-col",
+            "value",
+            "--date-format",
+            "%Y%m%d",
+        ]
+    )
     assert code == 0
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"model", "params", "standard_errors", "log_likelihood", "n_customers"}
@@ -34,8 +51,17 @@ def test_fit_json(cdnow_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_fit_gamma_gamma_and_pareto_names(cdnow_csv: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    base = ["--transactions", str(cdnow_csv), "--calibration-end", "1997-09-30", "--json", "--customer-col", "cid",
-            "--amount-col", "value"]
+    base = [
+        "--transactions",
+        str(cdnow_csv),
+        "--calibration-end",
+        "1997-09-30",
+        "--json",
+        "--customer-col",
+        "cid",
+        "--amount-col",
+        "value",
+    ]
     assert main(["fit", "--model", "gamma-gamma", *base]) == 0
     assert list(json.loads(capsys.readouterr().out)["params"]) == ["p", "q", "gamma"]
     assert main(["fit", "--model", "pareto-nbd", *base]) == 0
@@ -44,8 +70,22 @@ def test_fit_gamma_gamma_and_pareto_names(cdnow_csv: Path, capsys: pytest.Captur
 
 def test_score_writes_one_row_per_customer(cdnow_csv: Path, tmp_path: Path) -> None:
     out = tmp_path / "scores.csv"
-    code = main(["--quiet", "score", "--transactions", str(cdnow_csv), "--cutoff", "1997-12-31", "--out", str(out),
-                 "--customer-col", "cid", "--amount-col", "value"])
+    code = main(
+        [
+            "--quiet",
+            "score",
+            "--transactions",
+            str(cdnow_csv),
+            "--cutoff",
+            "1997-12-31",
+            "--out",
+            str(out),
+            "--customer-col",
+            "cid",
+            "--amount-col",
+            "value",
+        ]
+    )
     assert code == 0
     scores = pd.read_csv(out)
     assert list(scores.columns) == SCORE_COLUMNS
@@ -91,9 +131,31 @@ def test_churn_command_via_subprocess(tmp_path: Path) -> None:
     src = str(Path(__file__).resolve().parents[2] / "src")
     env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.run(
-        [sys.executable, "-m", "kehu.analytics.cli", "churn", "--features", str(features), "--id-col", "rownames",
-         "--label-col", "churn", "--positive", "Yes", "--out", str(out), "--report", str(report), "--folds", "3"],
-        capture_output=True, text=True, env=env, timeout=600, check=False,
+        [
+            sys.executable,
+            "-m",
+            "kehu.analytics.cli",
+            "churn",
+            "--features",
+            str(features),
+            "--id-col",
+            "rownames",
+            "--label-col",
+            "churn",
+            "--positive",
+            "Yes",
+            "--out",
+            str(out),
+            "--report",
+            str(report),
+            "--folds",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     rep = json.loads(report.read_text())

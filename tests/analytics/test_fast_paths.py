@@ -76,8 +76,9 @@ def test_grouped_expected_purchases_equal_customer_by_customer(fitted: Fitted) -
     idx = np.arange(0, x.size, 97)
     for model in (bg, pn):
         grouped = model.conditional_expected_purchases(10.0, x, t_x, T)
-        single = np.array([model.conditional_expected_purchases(10.0, x[i:i + 1], t_x[i:i + 1], T[i:i + 1])[0]
-                           for i in idx])
+        single = np.array(
+            [model.conditional_expected_purchases(10.0, x[i : i + 1], t_x[i : i + 1], T[i : i + 1])[0] for i in idx]
+        )
         np.testing.assert_allclose(grouped[idx], single, rtol=1e-12, atol=1e-14)
 
 
@@ -85,6 +86,7 @@ def test_batched_clv_equals_month_by_month_loop(fitted: Fitted) -> None:
     bg, pn, (x, t_x, T) = fitted
     spend = np.linspace(5.0, 50.0, x.size)
     for model in (bg, pn):
+
         class MonthByMonth:  # hides discounted_expected_purchases: forces the per-month loop
             def conditional_expected_purchases(self, t: float, x: object, t_x: object, T: object) -> np.ndarray:
                 return np.asarray(model.conditional_expected_purchases(t, x, t_x, T))  # noqa: B023
@@ -150,8 +152,9 @@ def test_one_pass_arg_min_summary_equals_join_plan() -> None:
         join = to_pandas_fast(summary_expr(norm, cutoff, opts, native_arg_min=False))
         assert list(one.columns) == list(join.columns) and len(one) == len(join)
         for col in one.columns:
-            np.testing.assert_allclose(one[col].to_numpy(float), join[col].to_numpy(float), rtol=1e-12, atol=1e-9,
-                                       equal_nan=True, err_msg=col)
+            np.testing.assert_allclose(
+                one[col].to_numpy(float), join[col].to_numpy(float), rtol=1e-12, atol=1e-9, equal_nan=True, err_msg=col
+            )
 
 
 def test_materialised_daily_table_gives_the_same_results_and_is_dropped() -> None:
@@ -228,8 +231,7 @@ def test_vectorised_reasons_equal_one_feature_at_a_time() -> None:
     for j, col in enumerate(model.feature_names_):
         changed = sample.copy()
         ref = model.reference_[col]
-        changed[col] = pd.Categorical([ref] * len(changed), categories=X[col].cat.categories) \
-            if col == "plan" else ref
+        changed[col] = pd.Categorical([ref] * len(changed), categories=X[col].cat.categories) if col == "plan" else ref
         effect = base - model.predict_proba(changed)
         for i, text in enumerate(fast["churn_reasons"]):
             part = [p for p in text.split("; ") if p.startswith(f"{col}=")]
@@ -250,7 +252,9 @@ def test_score_with_a_shared_daily_table_scores_everyone() -> None:
 @pytest.mark.parametrize("module", ["kehu.analytics", "kehu.analytics.cli", "kehu.analytics.scoring"])
 def test_light_imports(module: str) -> None:
     """Django and ``kehu analytics --help`` import these: no scikit-learn and no Ibis until they are used."""
-    code = (f"import sys, {module}; heavy = [m for m in ('sklearn', 'ibis') if m in sys.modules]; "
-            "print(','.join(heavy)); sys.exit(1 if heavy else 0)")
+    code = (
+        f"import sys, {module}; heavy = [m for m in ('sklearn', 'ibis') if m in sys.modules]; "
+        "print(','.join(heavy)); sys.exit(1 if heavy else 0)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr

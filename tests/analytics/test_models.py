@@ -36,7 +36,12 @@ def _pareto_by_integration(params: tuple[float, float, float, float], x: int, tx
     g_mu = stats.gamma(s, scale=1 / beta)
     val, _ = integrate.dblquad(
         lambda mu, lam: individual(lam, mu) * g_lam.pdf(lam) * g_mu.pdf(mu),
-        0, g_lam.ppf(1 - 1e-12), 0, g_mu.ppf(1 - 1e-12), epsabs=1e-14, epsrel=1e-8,
+        0,
+        g_lam.ppf(1 - 1e-12),
+        0,
+        g_mu.ppf(1 - 1e-12),
+        epsabs=1e-14,
+        epsrel=1e-8,
     )
     return float(np.log(val))
 
@@ -151,8 +156,16 @@ def test_clv_equals_closed_form_for_a_constant_purchase_rate() -> None:
         def conditional_expected_purchases(self, t: float, x: object, t_x: object, T: object) -> np.ndarray:
             return np.full(2, 2.0 * t)  # 2 purchases per time unit
 
-    clv = customer_lifetime_value(Constant(), [0, 0], [0, 0], [1, 1], [10.0, 20.0], months=12,
-                                  monthly_discount_rate=0.01, days_per_time_unit=30.4375)
+    clv = customer_lifetime_value(
+        Constant(),
+        [0, 0],
+        [0, 0],
+        [1, 1],
+        [10.0, 20.0],
+        months=12,
+        monthly_discount_rate=0.01,
+        days_per_time_unit=30.4375,
+    )
     expected = sum(2.0 / 1.01**i for i in range(1, 13)) * np.array([10.0, 20.0])
     np.testing.assert_allclose(clv, expected)
 

@@ -129,8 +129,9 @@ def test_score_never_crashes_on_degenerate_data(rows: list[tuple[int, int, float
 
 
 def test_single_purchase_customers_warn_and_leave_models_empty() -> None:
-    df = pd.DataFrame({"customer_id": range(20), "date": [CUTOFF - pd.Timedelta(days=i) for i in range(20)],
-                       "amount": 10.0})
+    df = pd.DataFrame(
+        {"customer_id": range(20), "date": [CUTOFF - pd.Timedelta(days=i) for i in range(20)], "amount": 10.0}
+    )
     with pytest.warns(Warning) as record:
         scores = score_customers(df, CUTOFF)
     assert any("BG/NBD not fitted" in str(w.message) for w in record)

@@ -99,7 +99,13 @@ def test_lifecycle_rules() -> None:
     )
     out = assign_lifecycle(df)
     assert out["lifecycle_stage"].tolist() == [
-        "prospect", "new", "churned", "stability", "decline", "decline", "development"
+        "prospect",
+        "new",
+        "churned",
+        "stability",
+        "decline",
+        "decline",
+        "development",
     ]
     assert out["strategy"].tolist()[:3] == ["acquisition", "development", "win-back"]
     relaxed = assign_lifecycle(df, LifecycleRules(churn_days=1000, decline_days=500))

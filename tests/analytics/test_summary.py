@@ -66,8 +66,9 @@ def test_period_window_limits_frequency_and_monetary(tiny: pd.DataFrame) -> None
 
 
 def test_duplicates_drop_and_warn() -> None:
-    df = pd.DataFrame({"customer_id": [1, 1, 1], "date": ["2024-01-01", "2024-01-01", "2024-01-05"],
-                       "amount": [10.0, 10.0, 5.0]})
+    df = pd.DataFrame(
+        {"customer_id": [1, 1, 1], "date": ["2024-01-01", "2024-01-01", "2024-01-05"], "amount": [10.0, 10.0, 5.0]}
+    )
     with pytest.warns(DataQualityWarning, match="1 exact duplicate"):
         kept = customer_summary(df, "2024-01-31")
     with pytest.warns(DataQualityWarning, match="removed"):

@@ -135,8 +135,9 @@ def maximise(
         # Single-threaded BLAS: the likelihood's dot products are short, and multi-threaded BLAS spinning on a
         # busy 2-core machine was measured to make each evaluation several times slower.
         with threadpool_limits(limits=1, user_api="blas"):
-            res = _minimize(nll, theta0 if best is None else best.x, nll_grad if grad is not None else None, bounds,
-                            maxiter)
+            res = _minimize(
+                nll, theta0 if best is None else best.x, nll_grad if grad is not None else None, bounds, maxiter
+            )
         if best is None or res.fun <= best.fun:
             best = res
     assert best is not None

@@ -57,8 +57,9 @@ def association_rules(
             "orders": both[keep].astype(np.int64),
         }
     )
-    return rules.sort_values(["lift", "confidence", "antecedent", "consequent"], ascending=[False, False, True, True])\
-        .reset_index(drop=True)
+    return rules.sort_values(
+        ["lift", "confidence", "antecedent", "consequent"], ascending=[False, False, True, True]
+    ).reset_index(drop=True)
 
 
 def recommend_next_products(

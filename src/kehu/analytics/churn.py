@@ -263,13 +263,10 @@ def prepare_feature_table(
         elif not pd.api.types.is_numeric_dtype(s):
             num = _looks_numeric(s)
             X[col] = num if num is not None else s.astype("string").str.strip().astype("category")
-        if (
-            not pd.api.types.is_float_dtype(X[col])
-            and n > 50
-            and X[col].nunique(dropna=False) == n
-        ):
-            warnings.warn(f"column {col!r} is unique per row (an identifier?) and was dropped", DataQualityWarning,
-                          stacklevel=2)
+        if not pd.api.types.is_float_dtype(X[col]) and n > 50 and X[col].nunique(dropna=False) == n:
+            warnings.warn(
+                f"column {col!r} is unique per row (an identifier?) and was dropped", DataQualityWarning, stacklevel=2
+            )
             X = X.drop(columns=col)
     if X.shape[1] == 0:
         raise AnalyticsInputError("no usable feature columns")
@@ -360,9 +357,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
     def _pipeline(self, X: pd.DataFrame) -> Pipeline:
         cats = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype) or X[c].dtype == object]
         nums = [c for c in X.columns if c not in cats]
-        encoder = OrdinalEncoder(
-            handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan
-        )
+        encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan, encoded_missing_value=np.nan)
         pre = ColumnTransformer([("cat", encoder, cats), ("num", "passthrough", nums)], verbose_feature_names_out=False)
         hgb = HistGradientBoostingClassifier(
             learning_rate=self.learning_rate,
@@ -393,9 +388,7 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
         folds = self._calibration_folds(len(X))
         if folds is not None:
             return CalibratedClassifierCV(self._pipeline(X), method=self.calibration, cv=folds).fit(X, y), float("nan")
-        train, hold = train_test_split(
-            np.arange(len(X)), test_size=0.2, stratify=y, random_state=self.random_state
-        )
+        train, hold = train_test_split(np.arange(len(X)), test_size=0.2, stratify=y, random_state=self.random_state)
         booster = self._pipeline(X).fit(X.iloc[train], y[train])
         calibrated = CalibratedClassifierCV(FrozenEstimator(booster), method=self.calibration)
         calibrated.fit(X.iloc[hold], y[hold])
@@ -563,5 +556,3 @@ class ChurnModel(BaseEstimator):  # type: ignore[misc]
             "calibration": self.calibration_table_.to_dict(orient="records"),
             "features": self.feature_names_,
         }
-
-

@@ -114,8 +114,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"model: {result['model']}  customers: {result['n_customers']}  "
-              f"log-likelihood: {result['log_likelihood']:.4f}")
+        print(
+            f"model: {result['model']}  customers: {result['n_customers']}  "
+            f"log-likelihood: {result['log_likelihood']:.4f}"
+        )
         for name, value in result["params"].items():
             se = result["standard_errors"][name]
             print(f"  {name:>6} = {value:.6g}" + (f"  (se {se:.4g})" if se is not None else ""))

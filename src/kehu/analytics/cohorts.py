@@ -53,5 +53,3 @@ def cohort_retention(
     matrix.index.name = "cohort"
     matrix.columns.name = "months_since"
     return pd.DataFrame(matrix)
-
-

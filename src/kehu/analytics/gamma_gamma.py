@@ -36,9 +36,7 @@ def gamma_gamma_log_likelihood(
     return np.asarray(per_x + (px - 1.0) * np.log(m) - (px + q) * np.log(gamma + x * m), dtype=float)
 
 
-def _gradient(
-    params: FloatArray, x: FloatArray, m: FloatArray, w: FloatArray, xu: XLevels | None = None
-) -> FloatArray:
+def _gradient(params: FloatArray, x: FloatArray, m: FloatArray, w: FloatArray, xu: XLevels | None = None) -> FloatArray:
     p, q, gamma = params
     ux, inv = xu if xu is not None else _per_x(x)
     wx = np.bincount(inv, weights=w, minlength=ux.size)
@@ -120,8 +118,11 @@ class GammaGammaModel(ParametricModel):
         )
         self._set_result(params, ses, value, xa.size)
         if params[1] <= 1.0:
-            warnings.warn("q <= 1: the population mean spend is infinite; expected spends are unreliable",
-                          ModelFitWarning, stacklevel=2)
+            warnings.warn(
+                "q <= 1: the population mean spend is infinite; expected spends are unreliable",
+                ModelFitWarning,
+                stacklevel=2,
+            )
         return self
 
     def expected_average_spend(self, x: object, monetary: object) -> FloatArray:

@@ -34,9 +34,7 @@ def _log_a0(params: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray) -
     def term(t: FloatArray) -> FloatArray:
         if alpha >= beta:
             z = (alpha - beta) / (alpha + t)
-            return np.asarray(
-                -s * np.log(beta + t) - (r + x) * np.log(alpha + t) + np.log(hyp2f1(1.0, r + x, c, z))
-            )
+            return np.asarray(-s * np.log(beta + t) - (r + x) * np.log(alpha + t) + np.log(hyp2f1(1.0, r + x, c, z)))
         z = (beta - alpha) / (beta + t)
         return np.asarray(
             (1.0 - r - x) * np.log(alpha + t) - (s + 1.0) * np.log(beta + t) + np.log(hyp2f1(1.0, s + 1.0, c, z))

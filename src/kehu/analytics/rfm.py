@@ -213,8 +213,19 @@ def _segment(r: NDArray[np.int64], f: NDArray[np.int64]) -> NDArray[np.object_]:
         (r == 2) & (f <= 2),
         (r == 1) & (f <= 2),
     ]
-    choices = ["Champions", "Loyal", "Potential loyalist", "New", "Promising", "Need attention", "About to sleep",
-               "Can't lose", "At risk", "Hibernating", "Lost"]
+    choices = [
+        "Champions",
+        "Loyal",
+        "Potential loyalist",
+        "New",
+        "Promising",
+        "Need attention",
+        "About to sleep",
+        "Can't lose",
+        "At risk",
+        "Hibernating",
+        "Lost",
+    ]
     return np.asarray(np.select(conditions, choices, default="Lost"), dtype=object)
 
 

@@ -144,8 +144,9 @@ def _models(summary: pd.DataFrame, cfg: ScoreConfig, unit: float, step: Callable
         scored["expected_purchases_90d"] = bg.conditional_expected_purchases(90 / unit, ux, ut, uT)[inv]
         scored["expected_purchases_365d"] = bg.conditional_expected_purchases(365 / unit, ux, ut, uT)[inv]
     except AnalyticsError as exc:
-        warnings.warn(f"BG/NBD not fitted, p_alive and expected purchases left empty: {exc}", ModelFitWarning,
-                      stacklevel=3)
+        warnings.warn(
+            f"BG/NBD not fitted, p_alive and expected purchases left empty: {exc}", ModelFitWarning, stacklevel=3
+        )
     step("bgnbd")
     if bg is not None:
         try:
@@ -155,7 +156,13 @@ def _models(summary: pd.DataFrame, cfg: ScoreConfig, unit: float, step: Callable
             scored["expected_spend"] = expected_spend
             # CLV is linear in the expected spend: discounted purchases per distinct triple x each customer's spend.
             per_purchase = customer_lifetime_value(
-                bg, ux, ut, uT, np.ones(ux.size), months=12, monthly_discount_rate=cfg.monthly_discount_rate,
+                bg,
+                ux,
+                ut,
+                uT,
+                np.ones(ux.size),
+                months=12,
+                monthly_discount_rate=cfg.monthly_discount_rate,
                 days_per_time_unit=unit,
             )
             scored["clv_365d"] = per_purchase[inv] * expected_spend

@@ -147,9 +147,7 @@ def _first_line(exc: BaseException) -> str:
 
 def daily_expr(norm: ir.Table, cutoff_day: int, zero_amounts: ZeroPolicy = "purchase") -> ir.Table:
     """One row per (customer, calendar day) on or before the cutoff: same-day lines merged into one period."""
-    t = norm.filter(
-        norm.customer_id.notnull(), norm.day.notnull(), norm.amount.notnull(), norm.day <= cutoff_day
-    )
+    t = norm.filter(norm.customer_id.notnull(), norm.day.notnull(), norm.amount.notnull(), norm.day <= cutoff_day)
     purchase_line = (t.amount > 0) if zero_amounts == "ignore" else (t.amount >= 0)
     return t.group_by(["customer_id", "day"]).aggregate(
         amount=t.amount.sum(),

@@ -7,177 +7,299 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Channel',
+            name="Channel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=40, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('name_en', models.CharField(blank=True, max_length=100, verbose_name='English name')),
-                ('kind', models.CharField(choices=[('web', 'Web shop'), ('app', 'App'), ('mini_program', 'Mini-program'), ('store', 'Store POS'), ('call_centre', 'Call centre'), ('marketplace', 'Marketplace')], max_length=20, verbose_name='kind')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.SlugField(max_length=40, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("name_en", models.CharField(blank=True, max_length=100, verbose_name="English name")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("web", "Web shop"),
+                            ("app", "App"),
+                            ("mini_program", "Mini-program"),
+                            ("store", "Store POS"),
+                            ("call_centre", "Call centre"),
+                            ("marketplace", "Marketplace"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'channel',
-                'verbose_name_plural': 'channels',
-                'ordering': ['id'],
+                "verbose_name": "channel",
+                "verbose_name_plural": "channels",
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='OrderLine',
+            name="OrderLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('line_no', models.PositiveIntegerField(verbose_name='line')),
-                ('sku', models.CharField(max_length=64, verbose_name='SKU')),
-                ('name', models.CharField(blank=True, max_length=200, verbose_name='product name')),
-                ('quantity', models.IntegerField(default=1, verbose_name='quantity')),
-                ('unit_price', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14, verbose_name='unit price')),
-                ('amount', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14, verbose_name='amount')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("line_no", models.PositiveIntegerField(verbose_name="line")),
+                ("sku", models.CharField(max_length=64, verbose_name="SKU")),
+                ("name", models.CharField(blank=True, max_length=200, verbose_name="product name")),
+                ("quantity", models.IntegerField(default=1, verbose_name="quantity")),
+                (
+                    "unit_price",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0.00"), max_digits=14, verbose_name="unit price"
+                    ),
+                ),
+                (
+                    "amount",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0.00"), max_digits=14, verbose_name="amount"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'order line',
-                'verbose_name_plural': 'order lines',
-                'ordering': ['order', 'line_no'],
+                "verbose_name": "order line",
+                "verbose_name_plural": "order lines",
+                "ordering": ["order", "line_no"],
             },
         ),
         migrations.CreateModel(
-            name='Product',
+            name="Product",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sku', models.CharField(max_length=64, unique=True, verbose_name='SKU')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('price', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14, verbose_name='price')),
-                ('cost', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14, verbose_name='cost')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("sku", models.CharField(max_length=64, unique=True, verbose_name="SKU")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                (
+                    "price",
+                    models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14, verbose_name="price"),
+                ),
+                (
+                    "cost",
+                    models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14, verbose_name="cost"),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
             ],
             options={
-                'verbose_name': 'product',
-                'verbose_name_plural': 'products',
-                'ordering': ['sku'],
+                "verbose_name": "product",
+                "verbose_name_plural": "products",
+                "ordering": ["sku"],
             },
         ),
         migrations.CreateModel(
-            name='ProductCategory',
+            name="ProductCategory",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=40, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('name_en', models.CharField(blank=True, max_length=100, verbose_name='English name')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.SlugField(max_length=40, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("name_en", models.CharField(blank=True, max_length=100, verbose_name="English name")),
             ],
             options={
-                'verbose_name': 'product category',
-                'verbose_name_plural': 'product categories',
-                'ordering': ['id'],
+                "verbose_name": "product category",
+                "verbose_name_plural": "product categories",
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='Region',
+            name="Region",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=40, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('name_en', models.CharField(blank=True, max_length=100, verbose_name='English name')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.SlugField(max_length=40, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("name_en", models.CharField(blank=True, max_length=100, verbose_name="English name")),
             ],
             options={
-                'verbose_name': 'region',
-                'verbose_name_plural': 'regions',
-                'ordering': ['id'],
+                "verbose_name": "region",
+                "verbose_name_plural": "regions",
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='Return',
+            name="Return",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source_system', models.CharField(max_length=40, verbose_name='source system')),
-                ('source_id', models.CharField(max_length=100, verbose_name='source id')),
-                ('kind', models.CharField(choices=[('return', 'Return'), ('exchange', 'Exchange')], default='return', max_length=10, verbose_name='kind')),
-                ('status', models.CharField(choices=[('requested', 'Requested'), ('received', 'Received'), ('refunded', 'Refunded'), ('exchanged', 'Exchanged'), ('rejected', 'Rejected')], default='requested', max_length=12, verbose_name='status')),
-                ('reason', models.CharField(blank=True, max_length=200, verbose_name='reason')),
-                ('amount', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14, verbose_name='amount')),
-                ('requested_at', models.DateTimeField(verbose_name='requested at')),
-                ('resolved_at', models.DateTimeField(blank=True, null=True, verbose_name='resolved at')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("source_system", models.CharField(max_length=40, verbose_name="source system")),
+                ("source_id", models.CharField(max_length=100, verbose_name="source id")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("return", "Return"), ("exchange", "Exchange")],
+                        default="return",
+                        max_length=10,
+                        verbose_name="kind",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("requested", "Requested"),
+                            ("received", "Received"),
+                            ("refunded", "Refunded"),
+                            ("exchanged", "Exchanged"),
+                            ("rejected", "Rejected"),
+                        ],
+                        default="requested",
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=200, verbose_name="reason")),
+                (
+                    "amount",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0.00"), max_digits=14, verbose_name="amount"
+                    ),
+                ),
+                ("requested_at", models.DateTimeField(verbose_name="requested at")),
+                ("resolved_at", models.DateTimeField(blank=True, null=True, verbose_name="resolved at")),
             ],
             options={
-                'verbose_name': 'return or exchange',
-                'verbose_name_plural': 'returns and exchanges',
+                "verbose_name": "return or exchange",
+                "verbose_name_plural": "returns and exchanges",
             },
         ),
         migrations.CreateModel(
-            name='Shipment',
+            name="Shipment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('carrier', models.CharField(max_length=50, verbose_name='carrier')),
-                ('tracking_number', models.CharField(max_length=64, verbose_name='tracking number')),
-                ('status', models.CharField(choices=[('pending', 'Awaiting shipment'), ('in_transit', 'In transit'), ('out_for_delivery', 'Out for delivery'), ('delivered', 'Delivered'), ('exception', 'Exception')], default='pending', max_length=20, verbose_name='status')),
-                ('shipped_at', models.DateTimeField(blank=True, null=True, verbose_name='shipped at')),
-                ('promised_by', models.DateTimeField(blank=True, null=True, verbose_name='promised by')),
-                ('delivered_at', models.DateTimeField(blank=True, null=True, verbose_name='delivered at')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("carrier", models.CharField(max_length=50, verbose_name="carrier")),
+                ("tracking_number", models.CharField(max_length=64, verbose_name="tracking number")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Awaiting shipment"),
+                            ("in_transit", "In transit"),
+                            ("out_for_delivery", "Out for delivery"),
+                            ("delivered", "Delivered"),
+                            ("exception", "Exception"),
+                        ],
+                        default="pending",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("shipped_at", models.DateTimeField(blank=True, null=True, verbose_name="shipped at")),
+                ("promised_by", models.DateTimeField(blank=True, null=True, verbose_name="promised by")),
+                ("delivered_at", models.DateTimeField(blank=True, null=True, verbose_name="delivered at")),
             ],
             options={
-                'verbose_name': 'shipment',
-                'verbose_name_plural': 'shipments',
+                "verbose_name": "shipment",
+                "verbose_name_plural": "shipments",
             },
         ),
         migrations.CreateModel(
-            name='ShipmentEvent',
+            name="ShipmentEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(verbose_name='time')),
-                ('status', models.CharField(choices=[('pending', 'Awaiting shipment'), ('in_transit', 'In transit'), ('out_for_delivery', 'Out for delivery'), ('delivered', 'Delivered'), ('exception', 'Exception')], max_length=20, verbose_name='status')),
-                ('location', models.CharField(blank=True, max_length=100, verbose_name='location')),
-                ('description', models.CharField(blank=True, max_length=200, verbose_name='description')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("at", models.DateTimeField(verbose_name="time")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Awaiting shipment"),
+                            ("in_transit", "In transit"),
+                            ("out_for_delivery", "Out for delivery"),
+                            ("delivered", "Delivered"),
+                            ("exception", "Exception"),
+                        ],
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("location", models.CharField(blank=True, max_length=100, verbose_name="location")),
+                ("description", models.CharField(blank=True, max_length=200, verbose_name="description")),
             ],
             options={
-                'verbose_name': 'tracking event',
-                'verbose_name_plural': 'tracking events',
-                'ordering': ['shipment', 'at'],
+                "verbose_name": "tracking event",
+                "verbose_name_plural": "tracking events",
+                "ordering": ["shipment", "at"],
             },
         ),
         migrations.CreateModel(
-            name='Store',
+            name="Store",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=40, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('province', models.CharField(blank=True, max_length=50, verbose_name='province')),
-                ('city', models.CharField(blank=True, max_length=50, verbose_name='city')),
-                ('address', models.CharField(blank=True, max_length=200, verbose_name='address')),
-                ('opened_on', models.DateField(blank=True, null=True, verbose_name='opened on')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("code", models.SlugField(max_length=40, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("province", models.CharField(blank=True, max_length=50, verbose_name="province")),
+                ("city", models.CharField(blank=True, max_length=50, verbose_name="city")),
+                ("address", models.CharField(blank=True, max_length=200, verbose_name="address")),
+                ("opened_on", models.DateField(blank=True, null=True, verbose_name="opened on")),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
             ],
             options={
-                'verbose_name': 'store',
-                'verbose_name_plural': 'stores',
-                'ordering': ['code'],
+                "verbose_name": "store",
+                "verbose_name_plural": "stores",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Order',
+            name="Order",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source_system', models.CharField(max_length=40, verbose_name='source system')),
-                ('source_id', models.CharField(max_length=100, verbose_name='source id')),
-                ('number', models.CharField(db_index=True, max_length=100, verbose_name='order number')),
-                ('status', models.CharField(choices=[('pending', 'Pending payment'), ('paid', 'Paid'), ('shipped', 'Shipped'), ('completed', 'Completed'), ('cancelled', 'Cancelled'), ('partially_refunded', 'Partially refunded'), ('refunded', 'Refunded')], default='paid', max_length=20, verbose_name='status')),
-                ('ordered_at', models.DateTimeField(verbose_name='ordered at')),
-                ('currency', models.CharField(default='CNY', max_length=3, verbose_name='currency')),
-                ('total_amount', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14, verbose_name='total')),
-                ('discount_amount', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14, verbose_name='discount')),
-                ('paid_amount', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14, verbose_name='paid')),
-                ('refunded_amount', models.DecimalField(decimal_places=2, default=Decimal('0.00'), max_digits=14, verbose_name='refunded')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='commerce.channel', verbose_name='channel')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("source_system", models.CharField(max_length=40, verbose_name="source system")),
+                ("source_id", models.CharField(max_length=100, verbose_name="source id")),
+                ("number", models.CharField(db_index=True, max_length=100, verbose_name="order number")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending payment"),
+                            ("paid", "Paid"),
+                            ("shipped", "Shipped"),
+                            ("completed", "Completed"),
+                            ("cancelled", "Cancelled"),
+                            ("partially_refunded", "Partially refunded"),
+                            ("refunded", "Refunded"),
+                        ],
+                        default="paid",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("ordered_at", models.DateTimeField(verbose_name="ordered at")),
+                ("currency", models.CharField(default="CNY", max_length=3, verbose_name="currency")),
+                (
+                    "total_amount",
+                    models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14, verbose_name="total"),
+                ),
+                (
+                    "discount_amount",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0.00"), max_digits=14, verbose_name="discount"
+                    ),
+                ),
+                (
+                    "paid_amount",
+                    models.DecimalField(decimal_places=2, default=Decimal("0.00"), max_digits=14, verbose_name="paid"),
+                ),
+                (
+                    "refunded_amount",
+                    models.DecimalField(
+                        decimal_places=2, default=Decimal("0.00"), max_digits=14, verbose_name="refunded"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "channel",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="orders",
+                        to="commerce.channel",
+                        verbose_name="channel",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'order',
-                'verbose_name_plural': 'orders',
+                "verbose_name": "order",
+                "verbose_name_plural": "orders",
             },
         ),
     ]

@@ -6,122 +6,178 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('commerce', '0001_initial'),
-        ('customers', '0001_initial'),
+        ("commerce", "0001_initial"),
+        ("customers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='order',
-            name='customer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='customers.customer', verbose_name='customer'),
+            model_name="order",
+            name="customer",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="orders",
+                to="customers.customer",
+                verbose_name="customer",
+            ),
         ),
         migrations.AddField(
-            model_name='order',
-            name='salesperson',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='sales_orders', to=settings.AUTH_USER_MODEL, verbose_name='salesperson'),
+            model_name="order",
+            name="salesperson",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="sales_orders",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="salesperson",
+            ),
         ),
         migrations.AddField(
-            model_name='orderline',
-            name='order',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='commerce.order'),
+            model_name="orderline",
+            name="order",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="lines", to="commerce.order"
+            ),
         ),
         migrations.AddField(
-            model_name='orderline',
-            name='product',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='order_lines', to='commerce.product'),
+            model_name="orderline",
+            name="product",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="order_lines",
+                to="commerce.product",
+            ),
         ),
         migrations.AddField(
-            model_name='productcategory',
-            name='parent',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='commerce.productcategory'),
+            model_name="productcategory",
+            name="parent",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="children",
+                to="commerce.productcategory",
+            ),
         ),
         migrations.AddField(
-            model_name='product',
-            name='category',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='products', to='commerce.productcategory'),
+            model_name="product",
+            name="category",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="products", to="commerce.productcategory"
+            ),
         ),
         migrations.AddField(
-            model_name='return',
-            name='customer',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='returns', to='customers.customer'),
+            model_name="return",
+            name="customer",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="returns", to="customers.customer"
+            ),
         ),
         migrations.AddField(
-            model_name='return',
-            name='order',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='returns', to='commerce.order'),
+            model_name="return",
+            name="order",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="returns", to="commerce.order"
+            ),
         ),
         migrations.AddField(
-            model_name='shipment',
-            name='order',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='shipments', to='commerce.order'),
+            model_name="shipment",
+            name="order",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="shipments", to="commerce.order"
+            ),
         ),
         migrations.AddField(
-            model_name='shipmentevent',
-            name='shipment',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='commerce.shipment'),
+            model_name="shipmentevent",
+            name="shipment",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="events", to="commerce.shipment"
+            ),
         ),
         migrations.AddField(
-            model_name='store',
-            name='region',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='stores', to='commerce.region', verbose_name='region'),
+            model_name="store",
+            name="region",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="stores",
+                to="commerce.region",
+                verbose_name="region",
+            ),
         ),
         migrations.AddField(
-            model_name='order',
-            name='store',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='commerce.store', verbose_name='store'),
+            model_name="order",
+            name="store",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="orders",
+                to="commerce.store",
+                verbose_name="store",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.UniqueConstraint(fields=('order', 'line_no'), name='order_line_unique'),
+            model_name="orderline",
+            constraint=models.UniqueConstraint(fields=("order", "line_no"), name="order_line_unique"),
         ),
         migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gt', 0)), name='order_line_quantity_positive'),
+            model_name="orderline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quantity__gt", 0)), name="order_line_quantity_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='product',
-            constraint=models.CheckConstraint(condition=models.Q(('price__gte', 0), ('cost__gte', 0)), name='product_money_not_negative'),
+            model_name="product",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("price__gte", 0), ("cost__gte", 0)), name="product_money_not_negative"
+            ),
         ),
         migrations.AddIndex(
-            model_name='return',
-            index=models.Index(fields=['customer', '-requested_at'], name='return_customer_time'),
+            model_name="return",
+            index=models.Index(fields=["customer", "-requested_at"], name="return_customer_time"),
         ),
         migrations.AddConstraint(
-            model_name='return',
-            constraint=models.UniqueConstraint(fields=('source_system', 'source_id'), name='return_source_unique'),
+            model_name="return",
+            constraint=models.UniqueConstraint(fields=("source_system", "source_id"), name="return_source_unique"),
         ),
         migrations.AddConstraint(
-            model_name='shipment',
-            constraint=models.UniqueConstraint(fields=('carrier', 'tracking_number'), name='shipment_tracking_unique'),
+            model_name="shipment",
+            constraint=models.UniqueConstraint(fields=("carrier", "tracking_number"), name="shipment_tracking_unique"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['customer', '-ordered_at'], name='order_customer_time'),
+            model_name="order",
+            index=models.Index(fields=["customer", "-ordered_at"], name="order_customer_time"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['store', '-ordered_at'], name='order_store_time'),
+            model_name="order",
+            index=models.Index(fields=["store", "-ordered_at"], name="order_store_time"),
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['-ordered_at'], name='order_time'),
+            model_name="order",
+            index=models.Index(fields=["-ordered_at"], name="order_time"),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.UniqueConstraint(fields=('source_system', 'source_id'), name='order_source_unique'),
+            model_name="order",
+            constraint=models.UniqueConstraint(fields=("source_system", "source_id"), name="order_source_unique"),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('total_amount__gte', 0), ('paid_amount__gte', 0), ('refunded_amount__gte', 0)), name='order_money_not_negative'),
+            model_name="order",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("total_amount__gte", 0), ("paid_amount__gte", 0), ("refunded_amount__gte", 0)),
+                name="order_money_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('refunded_amount__lte', models.F('paid_amount'))), name='order_refund_le_paid'),
+            model_name="order",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("refunded_amount__lte", models.F("paid_amount"))), name="order_refund_le_paid"
+            ),
         ),
     ]

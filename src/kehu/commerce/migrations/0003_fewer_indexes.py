@@ -5,31 +5,52 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('commerce', '0002_initial'),
-        ('customers', '0001_initial'),
+        ("commerce", "0002_initial"),
+        ("customers", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='order',
-            name='channel',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='commerce.channel', verbose_name='channel'),
+            model_name="order",
+            name="channel",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="orders",
+                to="commerce.channel",
+                verbose_name="channel",
+            ),
         ),
         migrations.AlterField(
-            model_name='order',
-            name='customer',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='customers.customer', verbose_name='customer'),
+            model_name="order",
+            name="customer",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="orders",
+                to="customers.customer",
+                verbose_name="customer",
+            ),
         ),
         migrations.AlterField(
-            model_name='order',
-            name='store',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='commerce.store', verbose_name='store'),
+            model_name="order",
+            name="store",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="orders",
+                to="commerce.store",
+                verbose_name="store",
+            ),
         ),
         migrations.AlterField(
-            model_name='orderline',
-            name='order',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='commerce.order'),
+            model_name="orderline",
+            name="order",
+            field=models.ForeignKey(
+                db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="lines", to="commerce.order"
+            ),
         ),
     ]

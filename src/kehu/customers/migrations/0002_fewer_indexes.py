@@ -5,26 +5,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('commerce', '0003_fewer_indexes'),
-        ('customers', '0001_initial'),
+        ("commerce", "0003_fewer_indexes"),
+        ("customers", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='customeridentity',
-            name='customer',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='identities', to='customers.customer'),
+            model_name="customeridentity",
+            name="customer",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="identities",
+                to="customers.customer",
+            ),
         ),
         migrations.AlterField(
-            model_name='interaction',
-            name='channel',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='commerce.channel'),
+            model_name="interaction",
+            name="channel",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="commerce.channel",
+            ),
         ),
         migrations.AlterField(
-            model_name='interaction',
-            name='customer',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='interactions', to='customers.customer'),
+            model_name="interaction",
+            name="customer",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="interactions",
+                to="customers.customer",
+            ),
         ),
     ]
