@@ -64,6 +64,8 @@ def test_it_passes_the_deployment_checks_with_production_settings(tmp_path):
         "KEHU_ALLOWED_HOSTS": "crm.example.com",
         "KEHU_DEBUG": "0",
     }
+    # The browser tests allow Django's sync calls inside Playwright's event loop; a deployment never does.
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     result = subprocess.run(
         [sys.executable, "-m", "kehu.cli", "check", "--deploy", "--fail-level", "WARNING"],
         env=env,
