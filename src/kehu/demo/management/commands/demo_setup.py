@@ -3,6 +3,7 @@ Run by `make demo`; safe to run again (it neither duplicates data nor changes pa
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from typing import Any
 
@@ -33,6 +34,7 @@ class Command(BaseCommand):
         if not Order.objects.filter(source_system="demo").exists():
             self.stdout.write(f"Generating demo data for {options['customers']:,} customers…")
             generate(customers=options["customers"], seed=options["seed"])
+            self._score_history()
         url = settings.SITE_URL
         lines = [
             "",
@@ -44,3 +46,19 @@ class Command(BaseCommand):
             "",
         ]
         self.stdout.write("\n".join(lines))
+
+    def _score_history(self) -> None:
+        """Score the demo twice a quarter apart and today, so the analytics pages, grade history
+        and early warnings have something to show on the first login."""
+        from django.utils import timezone
+
+        from kehu.scoring.actions import do_run_scoring
+        from kehu.scoring.models import ScoringRun
+
+        today = timezone.localdate()
+        for days_ago in (180, 90, 0):
+            cutoff = today - dt.timedelta(days=days_ago)
+            self.stdout.write(f"Scoring customers as of {cutoff}…")
+            run = do_run_scoring(ScoringRun.objects.create(cutoff=cutoff))
+            if run.message and run.status != "succeeded":
+                self.stderr.write(run.message)
