@@ -39,7 +39,7 @@ def forms(e164):
                           n.translate(str.maketrans("0123456789", "０１２３４５６７８９"))])
 
 class Staff(HttpUser):
-    wait_time = between(0.5, 1.5)
+    wait_time = between(__WAIT_MIN__, __WAIT_MAX__)
 
     def on_start(self):
         page = self.client.get("/accounts/login/", name="login page")
@@ -110,6 +110,7 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=8799)
     parser.add_argument("--web-workers", type=int, default=4)
     parser.add_argument("--sample", type=int, default=2000)
+    parser.add_argument("--think", default="0.5-1.5", help="seconds each user waits between requests, min-max")
     args = parser.parse_args()
     sample = prepare(args.sample)
     host = f"http://127.0.0.1:{args.port}"
@@ -142,7 +143,10 @@ def main() -> int:
             sample_file.write_text(json.dumps(sample))
             locustfile = Path(tmp) / "locustfile.py"
             locustfile.write_text(
-                LOCUSTFILE.replace("__SAMPLE__", repr(str(sample_file))).replace("__PASSWORD__", repr(PASSWORD))
+                LOCUSTFILE.replace("__SAMPLE__", repr(str(sample_file)))
+                .replace("__PASSWORD__", repr(PASSWORD))
+                .replace("__WAIT_MIN__", args.think.split("-")[0])
+                .replace("__WAIT_MAX__", args.think.split("-")[1])
             )
             prefix = Path(tmp) / "stats"
             subprocess.run(

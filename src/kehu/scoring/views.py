@@ -13,6 +13,7 @@ from kehu.accounts import policy
 from kehu.scoring import queries
 from kehu.scoring.actions import do_request_scoring
 from kehu.scoring.models import RunStatus
+from kehu.scoring.templatetags.scoring_ui import STAGE_LABELS, TIER_LABELS
 
 TEAMS = ("marketing", "service")
 
@@ -31,15 +32,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "customers": _("Customers"),
             "retention": _("Retention"),
             "months_since": _("Months since first purchase"),
-            "stages": {
-                "prospect": _("Prospect"),
-                "new": _("New"),
-                "development": _("Development"),
-                "stability": _("Stability"),
-                "decline": _("Decline"),
-                "churned": _("Churned"),
-            },
-            "tiers": {"gold": _("Gold"), "silver": _("Silver"), "bronze": _("Bronze")},
+            "stages": {k: str(v) for k, v in STAGE_LABELS.items()},
+            "tiers": {k: str(v) for k, v in TIER_LABELS.items()},
         },
     }
     return render(
