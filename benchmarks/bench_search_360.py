@@ -109,6 +109,7 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=300, help="seconds")
     parser.add_argument("--port", type=int, default=8799)
     parser.add_argument("--web-workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
     parser.add_argument("--sample", type=int, default=2000)
     parser.add_argument("--think", default="0.5-1.5", help="seconds each user waits between requests, min-max")
     args = parser.parse_args()
@@ -130,7 +131,7 @@ def main() -> int:
             "--workers",
             str(args.web_workers),
             "--threads",
-            "2",
+            str(args.threads),
             "--log-level",
             "warning",
         ],
