@@ -172,3 +172,12 @@ def test_it_lists_the_periodic_jobs(capsys):
     out = capsys.readouterr().out
     assert "scoring      0 2 1 1,4,7,10 *" in out
     assert "reconcile" in out
+
+
+def test_it_stores_an_absurd_model_estimate_as_unknown():
+    from kehu.scoring.actions import _money
+
+    assert _money(1e15) is None
+    assert _money(float("inf")) is None
+    assert _money(float("nan")) is None
+    assert str(_money(1234.567)) == "1234.57"

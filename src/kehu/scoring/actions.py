@@ -153,9 +153,16 @@ def _clean(value: Any) -> Any:
     return value
 
 
+# The money columns hold 14 digits; a model estimate beyond that (a degenerate fit on little
+# data) is no estimate at all, so it is stored as unknown rather than failing the whole run.
+MAX_MONEY = 999_999_999_999.99
+
+
 def _money(value: Any) -> Decimal | None:
     value = _clean(value)
-    return None if value is None else Decimal(str(round(float(value), 2)))
+    if value is None or not math.isfinite(float(value)) or abs(float(value)) > MAX_MONEY:
+        return None
+    return Decimal(str(round(float(value), 2)))
 
 
 def _reasons(value: Any) -> list[str]:
