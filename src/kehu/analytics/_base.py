@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import inspect
 from typing import Any
 
@@ -86,7 +87,7 @@ class ParametricModel:
         }
 
 
-class PurchaseModelBase(ParametricModel):
+class PurchaseModelBase(ParametricModel, abc.ABC):
     """Shared prediction code of BG/NBD and Pareto/NBD.
 
     For both models E[X(T, T + t) | x, t_x, T] = P(alive | x, t_x, T) * g(t; x, T): the costly part ``g`` (a
@@ -95,12 +96,13 @@ class PurchaseModelBase(ParametricModel):
     then broadcast back. P(alive) is evaluated once per distinct ``(x, t_x, T)`` triple.
     """
 
+    @abc.abstractmethod
     def _alive(self, params: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray) -> FloatArray:
-        raise NotImplementedError
+        """P(alive | x, t_x, T) for distinct rows."""
 
+    @abc.abstractmethod
     def _expected_if_alive(self, params: FloatArray, times: FloatArray, x: FloatArray, T: FloatArray) -> FloatArray:
         """(distinct rows, horizons) matrix of expected purchases in (T, T + t] for a customer still alive."""
-        raise NotImplementedError
 
     def p_alive(self, x: object, t_x: object, T: object) -> FloatArray:
         """Probability that each customer is still active at T."""

@@ -55,7 +55,7 @@ class BulkWriter:
     def __init__(self) -> None:
         self.vendor = connection.vendor
         if self.vendor not in {"postgresql", "sqlite"}:
-            raise NotImplementedError(f"The demo loader supports PostgreSQL and SQLite, not {self.vendor}.")
+            raise ValueError(f"The demo loader supports PostgreSQL and SQLite, not {self.vendor}.")
         self.rows: dict[str, int] = defaultdict(int)
         self.seconds: dict[str, float] = defaultdict(float)
         self.replica = False

@@ -7,6 +7,7 @@ errors, `write` stores the records set-based. Apps add importers with
 
 from __future__ import annotations
 
+import abc
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -55,7 +56,7 @@ class ChunkResult:
     changes: list[Change] = field(default_factory=list)
 
 
-class Importer:
+class Importer(abc.ABC):
     """Base class. Subclasses set `kind`, `fields` and optionally `group_field` (rows sharing
     that field's value form one record, e.g. the lines of one order, and are never split across
     chunks), and implement `validate` and `write`. One instance serves one import run, so it may
@@ -77,14 +78,17 @@ class Importer:
     def error(self, row: MappedRow, field_name: str, code: str, message: str) -> RowError:
         return RowError(row.number, self.columns.get(field_name, field_name), code, message)
 
+    @abc.abstractmethod
     def validate(self, rows: Sequence[MappedRow]) -> tuple[list[Any], list[RowError]]:
-        raise NotImplementedError
+        """Check and clean a chunk of rows: the records to write, and the errors."""
 
     def validate_columns(self, chunk: ColumnChunk) -> tuple[Any, list[RowError]]:
-        raise NotImplementedError
+        """The column path; only importers that set `columnar` are given columns."""
+        raise TypeError(f"{type(self).__name__} reads rows, not columns (it does not set `columnar`)")
 
+    @abc.abstractmethod
     def write(self, records: Any) -> ChunkResult:
-        raise NotImplementedError
+        """Write validated records in bulk and say what was created, updated or unchanged."""
 
 
 _REGISTRY: dict[str, type[Importer]] = {}
