@@ -7,8 +7,5 @@ from django.utils.translation import gettext_lazy as _
 class ImportsConfig(AppConfig):
     name = "kehu.imports"
     verbose_name = _("Imports")
-
-    def ready(self) -> None:
-        from kehu.imports.importers import register_builtin_importers
-
-        register_builtin_importers()
+    # The built-in importers are registered on first use (`kehu.imports.registry`), not here:
+    # they pull in pandas and pyarrow, which web processes would otherwise load at start-up.

@@ -98,7 +98,16 @@ def register_importer(kind: str, importer: type[Importer]) -> None:
     _REGISTRY[kind] = importer
 
 
+def _load_builtins() -> None:
+    """Register customers, orders, products and stores (once, when an import first needs them)."""
+    from kehu.imports.importers import register_builtin_importers
+
+    if not {"customers", "orders", "products", "stores"} <= set(_REGISTRY):
+        register_builtin_importers()
+
+
 def get_importer(kind: str) -> type[Importer]:
+    _load_builtins()
     try:
         return _REGISTRY[kind]
     except KeyError:
@@ -109,6 +118,7 @@ def get_importer(kind: str) -> type[Importer]:
 
 
 def importer_kinds() -> list[str]:
+    _load_builtins()
     return sorted(_REGISTRY)
 
 

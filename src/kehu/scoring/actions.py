@@ -11,18 +11,20 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
-from kehu.analytics.scoring import ScoreConfig, score_customers
-from kehu.analytics.trends import grade_trend_warnings
 from kehu.privacy.actions import do_audit
 from kehu.scoring.models import CustomerScore, GradeSnapshot, GradeWarning, RunStatus, ScoringRun
-from kehu.scoring.source import connect_crm, crm_transactions, crm_transactions_frame, database_engine_available
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from kehu.accounts.models import User
+    from kehu.analytics.scoring import ScoreConfig
+
+# pandas, Ibis and the analytics engine are imported inside the functions that run a scoring:
+# the web processes import this module (to queue runs) and need none of them.
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +92,14 @@ STAGES = {"summary": 35, "bgnbd": 50, "gamma-gamma": 60, "churn": 80}
 def do_run_scoring(run: ScoringRun, *, engine: str = "auto", config: ScoreConfig | None = None) -> ScoringRun:
     """Score every customer who has bought at or before the run's cutoff. Idempotent: running the
     same run again replaces its snapshots and warnings instead of adding to them."""
+    from kehu.analytics.scoring import ScoreConfig, score_customers
+    from kehu.scoring.source import (
+        connect_crm,
+        crm_transactions,
+        crm_transactions_frame,
+        database_engine_available,
+    )
+
     claimed = ScoringRun.objects.filter(pk=run.pk, status__in=[RunStatus.QUEUED, RunStatus.FAILED]).update(
         status=RunStatus.RUNNING, started_at=timezone.now(), progress=1, stage="reading orders", message=""
     )
@@ -255,6 +265,10 @@ def do_raise_grade_warnings(run: ScoringRun, history: int = 3) -> int:
     if not previous:
         return 0
     run_ids = [*previous, run.pk]
+    import pandas as pd
+
+    from kehu.analytics.trends import grade_trend_warnings
+
     snapshots = pd.DataFrame.from_records(
         GradeSnapshot.objects.filter(run_id__in=run_ids)
         .values_list("customer_id", "cutoff", "r_grade", "f_grade", "m_grade", "tier")
