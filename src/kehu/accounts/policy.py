@@ -21,6 +21,10 @@ VIEW_AUDIT = "audit.view"
 EXPORT = "data.export"
 MANAGE_STAFF = "staff.manage"
 RUN_SCORING = "scoring.run"
+IMPORT_DATA = "data.import"
+MERGE_CUSTOMERS = "customers.merge"
+MANAGE_FIELDS = "settings.fields"
+ENTER_SALES = "sales.enter"
 
 ALL = {
     VIEW_CUSTOMERS,
@@ -32,14 +36,21 @@ ALL = {
     EXPORT,
     MANAGE_STAFF,
     RUN_SCORING,
+    IMPORT_DATA,
+    MERGE_CUSTOMERS,
+    MANAGE_FIELDS,
+    ENTER_SALES,
 }
 
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset(ALL),
-    Role.MARKETING: frozenset({VIEW_CUSTOMERS, VIEW_ORDERS, EXPORT, RUN_SCORING}),
-    Role.SALES: frozenset({VIEW_CUSTOMERS, EDIT_CUSTOMERS, UNMASK, VIEW_ORDERS, INGEST_ORDERS, EXPORT}),
-    Role.SERVICE: frozenset({VIEW_CUSTOMERS, EDIT_CUSTOMERS, UNMASK, VIEW_ORDERS}),
-    Role.STORE_MANAGER: frozenset({VIEW_CUSTOMERS, EDIT_CUSTOMERS, VIEW_ORDERS, EXPORT}),
+    Role.MARKETING: frozenset({VIEW_CUSTOMERS, VIEW_ORDERS, EXPORT, RUN_SCORING, IMPORT_DATA}),
+    Role.SALES: frozenset(
+        {VIEW_CUSTOMERS, EDIT_CUSTOMERS, UNMASK, VIEW_ORDERS, INGEST_ORDERS, EXPORT, IMPORT_DATA, MERGE_CUSTOMERS, ENTER_SALES}
+    ),
+    Role.SERVICE: frozenset({VIEW_CUSTOMERS, EDIT_CUSTOMERS, UNMASK, VIEW_ORDERS, MERGE_CUSTOMERS}),
+    # Store managers enter sales for their own stores only (the grid scopes rows to them).
+    Role.STORE_MANAGER: frozenset({VIEW_CUSTOMERS, EDIT_CUSTOMERS, VIEW_ORDERS, EXPORT, ENTER_SALES}),
     Role.ANALYST: frozenset({VIEW_CUSTOMERS, VIEW_ORDERS, EXPORT, RUN_SCORING}),
 }
 
