@@ -47,7 +47,7 @@ test-sqlite: $(VENV)/.installed-test
 # PostgreSQL: runs when reachable; skipped with a message on a machine without it, except in CI.
 test-postgres: $(VENV)/.installed-test
 	@if $(BIN)/python scripts/pg_reachable.py "$(PG_TEST_URL)"; then \
-		DATABASE_URL="$(PG_TEST_URL)" $(BIN)/python -m pytest $(PYTEST_ARGS); \
+		DATABASE_URL="$(PG_TEST_URL)" $(BIN)/python -m pytest -m "not spark" $(PYTEST_ARGS); \
 	elif [ "$$CI" = "true" ]; then \
 		echo "PostgreSQL is not reachable at $(PG_TEST_URL): CI needs it." >&2; exit 1; \
 	else \

@@ -29,6 +29,9 @@ FILES: list[tuple[str, str, str]] = [
     ("htmx.org", "LICENSE", "htmx/LICENSE"),
     ("echarts", "dist/echarts.min.js", "echarts/echarts.min.js"),
     ("echarts", "LICENSE", "echarts/LICENSE"),
+    ("tabulator-tables", "dist/js/tabulator.min.js", "tabulator/tabulator.min.js"),
+    ("tabulator-tables", "dist/css/tabulator_bootstrap5.min.css", "tabulator/tabulator_bootstrap5.min.css"),
+    ("tabulator-tables", "LICENSE", "tabulator/LICENSE"),
 ]
 
 _SOURCE_MAP = re.compile(r"\n?/[/*]# sourceMappingURL=[^\n]*?(\*/)?\s*$")

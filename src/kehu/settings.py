@@ -74,6 +74,11 @@ INSTALLED_APPS = [
     "kehu.imports",
     "kehu.ops",
     "kehu.scoring",
+    "kehu.identity",
+    "kehu.exports",
+    "kehu.quality",
+    "kehu.sales",
+    "kehu.customfields",
 ]
 
 MIDDLEWARE = [
@@ -207,6 +212,12 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_MANIFEST_STRICT = False
 MEDIA_ROOT = VAR_DIR / "media"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("KEHU_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+# Files uploaded on the import pages; kept privately under var/imports/uploads, never served.
+IMPORT_MAX_UPLOAD_BYTES = env_int("KEHU_MAX_IMPORT_BYTES", 200 * 1024 * 1024)
+IMPORT_UPLOAD_TTL_HOURS = env_int("KEHU_IMPORT_UPLOAD_TTL_HOURS", 7 * 24)
+# PostgreSQL: check an import's foreign keys once per distinct key instead of by row triggers,
+# when the role may set session_replication_role (ADR 0201).
+IMPORT_SET_BASED_KEY_CHECKS = env_bool("KEHU_IMPORT_SET_BASED_KEY_CHECKS", True)
 
 # --- Background tasks ---------------------------------------------------------------------
 TASKS = {

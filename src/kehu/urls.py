@@ -12,5 +12,11 @@ urlpatterns = [
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("analytics/", include("kehu.scoring.urls")),
+    path("exports/", include("kehu.exports.urls")),
+    path("quality/", include("kehu.quality.urls")),
+    path("sales/", include("kehu.sales.urls")),
+    path("imports/", include("kehu.imports.urls")),
+    path("settings/fields/", include("kehu.customfields.urls")),
+    path("identity/", include("kehu.identity.urls")),
     path("", include("kehu.web.urls")),
 ]

@@ -54,3 +54,23 @@ def tiny() -> pd.DataFrame:
             "amount": [10.0, 5.0, 20.0, 30.0, 40.0, -15.0, 7.0, 99.0],
         }
     )
+
+
+@pytest.fixture(scope="session")
+def spark_con():  # type: ignore[no-untyped-def]
+    """An Ibis connection over one local SparkSession shared by the Spark tests (2 threads, 2 shuffle
+    partitions, no UI). Skips with the reason when PySpark or Java is missing, except under CI=true,
+    where the Spark tests must run (like PostgreSQL in the Makefile)."""
+    import os
+
+    from kehu.analytics.spark import connect_spark, spark_missing_reason, spark_session
+
+    reason = spark_missing_reason()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Spark tests cannot run in CI: {reason}")
+        pytest.skip(f"Spark tests skipped: {reason}")
+    session = spark_session("local[2]", {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"})
+    session.sparkContext.setLogLevel("ERROR")
+    yield connect_spark(session)
+    session.stop()

@@ -47,6 +47,7 @@ def test_it_splits_chinese_addresses_by_prefix():
     assert split_address("某某路1号") == ("", "", "", "某某路1号")
 
 
+@pytest.mark.django_db  # the importer's columns include the custom fields defined in the database
 def test_it_matches_chinese_and_english_headers():
     importer = get_importer("orders")
     header = ["订单编号", "下单时间", "手机号码（必填）", "Mobile", "SKU", "Qty", "无关"]

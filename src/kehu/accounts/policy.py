@@ -46,7 +46,17 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset(ALL),
     Role.MARKETING: frozenset({VIEW_CUSTOMERS, VIEW_ORDERS, EXPORT, RUN_SCORING, IMPORT_DATA}),
     Role.SALES: frozenset(
-        {VIEW_CUSTOMERS, EDIT_CUSTOMERS, UNMASK, VIEW_ORDERS, INGEST_ORDERS, EXPORT, IMPORT_DATA, MERGE_CUSTOMERS, ENTER_SALES}
+        {
+            VIEW_CUSTOMERS,
+            EDIT_CUSTOMERS,
+            UNMASK,
+            VIEW_ORDERS,
+            INGEST_ORDERS,
+            EXPORT,
+            IMPORT_DATA,
+            MERGE_CUSTOMERS,
+            ENTER_SALES,
+        }
     ),
     Role.SERVICE: frozenset({VIEW_CUSTOMERS, EDIT_CUSTOMERS, UNMASK, VIEW_ORDERS, MERGE_CUSTOMERS}),
     # Store managers enter sales for their own stores only (the grid scopes rows to them).

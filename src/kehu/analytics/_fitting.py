@@ -62,18 +62,50 @@ def check_btyd_inputs(x: object, t_x: object, T: object) -> tuple[FloatArray, Fl
     return xa, ta, Ta
 
 
+def _row_codes(cols: tuple[FloatArray, ...]) -> tuple[NDArray[np.intp], int]:
+    """Group number of every row (numbered in order of first appearance) and the number of groups.
+
+    Each column is factorised on its own (a hash table of one float column) and the codes are combined into one
+    integer key that is factorised again: the same groups, in the same order, as a multi-column
+    ``DataFrame.groupby(sort=False)``, at about half its cost.
+    """
+    key: NDArray[np.int64] | None = None
+    size = 1
+    for col in cols:
+        codes, uniques = pd.factorize(np.asarray(col), sort=False, use_na_sentinel=False)
+        k = max(len(uniques), 1)
+        if key is None:
+            key, size = codes.astype(np.int64), k
+            continue
+        if size * k >= 2**62:  # keep the combined key inside int64: renumber what we have so far first
+            renumbered, kept = pd.factorize(key, sort=False)
+            key, size = renumbered.astype(np.int64), len(kept)
+        key = key * k + codes
+        size *= k
+    assert key is not None
+    group_codes, group_keys = pd.factorize(key, sort=False)
+    return np.asarray(group_codes, dtype=np.intp), len(group_keys)
+
+
+def _first_rows(codes: NDArray[np.intp], groups: int) -> NDArray[np.intp]:
+    """Index of the first row of every group."""
+    first = np.empty(groups, dtype=np.intp)
+    # Assigning in reverse leaves each group's first row as the last write.
+    first[codes[::-1]] = np.arange(codes.size - 1, -1, -1, dtype=np.intp)
+    return first
+
+
 def group_rows(*cols: FloatArray, weights: FloatArray | None = None) -> Grouped:
     """Merge identical rows (e.g. identical (x, t_x, T) triples) and count them."""
     n = cols[0].shape[0]
+    arrays = tuple(np.asarray(c, dtype=float) for c in cols)
+    if n == 0:
+        return Grouped(arrays, np.zeros(0), 0)
+    codes, groups = _row_codes(arrays)
+    first = _first_rows(codes, groups)
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
-    # A hash group-by (pandas) is several times faster than np.unique(axis=0), which sorts row views.
-    frame = pd.DataFrame({f"c{i}": c for i, c in enumerate(cols)})
-    frame["w"] = w
-    grouped = frame.groupby([f"c{i}" for i in range(len(cols))], sort=False)["w"].sum()
-    keys = grouped.index.to_frame(index=False)
-    return Grouped(
-        tuple(keys[f"c{i}"].to_numpy(dtype=float) for i in range(len(cols))), grouped.to_numpy(dtype=float), n
-    )
+    counts = np.asarray(np.bincount(codes, weights=w, minlength=groups), dtype=float)
+    return Grouped(tuple(c[first] for c in arrays), counts, n)
 
 
 def unique_rows(*cols: FloatArray) -> tuple[tuple[FloatArray, ...], NDArray[np.intp]]:
@@ -85,11 +117,10 @@ def unique_rows(*cols: FloatArray) -> tuple[tuple[FloatArray, ...], NDArray[np.i
     n = cols[0].shape[0]
     if n == 0:
         return tuple(np.asarray(c, dtype=float) for c in cols), np.zeros(0, dtype=np.intp)
-    frame = pd.DataFrame({f"c{i}": c for i, c in enumerate(cols)})
-    codes: NDArray[np.intp] = np.asarray(frame.groupby(list(frame.columns), sort=False).ngroup(), dtype=np.intp)
-    rep = np.empty(int(codes.max()) + 1, dtype=np.intp)
-    rep[codes] = np.arange(n)  # any row of a group represents it: its rows are identical
-    return tuple(np.asarray(c, dtype=float)[rep] for c in cols), codes
+    arrays = tuple(np.asarray(c, dtype=float) for c in cols)
+    codes, groups = _row_codes(arrays)
+    first = _first_rows(codes, groups)
+    return tuple(c[first] for c in arrays), codes
 
 
 def require_identifiable(grouped: Grouped, min_distinct: int, what: str) -> None:

@@ -26,6 +26,8 @@ from .exceptions import AnalyticsInputError, DataQualityWarning, DegenerateDataE
 from .sources import ColumnNames, normalise_transactions, to_day_number, transactions_from_pandas
 from .summary import ZeroPolicy, daily_expr, to_pandas_fast
 
+MONEY_DECIMALS = 6
+
 __all__ = [
     "ChurnModel",
     "calibration_table",
@@ -82,6 +84,11 @@ def _features_frame(
     except Exception as exc:
         raise AnalyticsInputError(f"cannot compute churn features: {str(exc).splitlines()[0]}") from exc
     df = df.set_index("customer_id").sort_index()
+    # Money sums are rounded to a millionth: engines add floats in different orders (last-digit differences, ~1e-13),
+    # and the boosted trees bin features by quantiles, so such noise could move a customer across a bin edge and
+    # change the model. Rounded, the features are bit-identical on DuckDB, SQLite, PostgreSQL and Spark.
+    money = ["total_amount", "refund_amount", *(f"monetary_{w}d" for w in windows)]
+    df[money] = df[money].astype(float).round(MONEY_DECIMALS)
     out = pd.DataFrame(index=df.index)
     out["recency_days"] = (cutoff_day - df["last_day"]).astype(float)
     out["tenure_days"] = (cutoff_day - df["first_day"]).astype(float)

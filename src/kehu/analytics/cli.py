@@ -30,6 +30,21 @@ def _add_columns(p: argparse.ArgumentParser) -> None:
     p.add_argument("--date-format", default=None, help="strptime format of text dates, e.g. %%Y%%m%%d (default: ISO)")
 
 
+def _add_engine(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--engine",
+        choices=["duckdb", "spark"],
+        default="duckdb",
+        help="engine that reads the file and runs the aggregations: embedded DuckDB (default) or PySpark "
+        "(needs the kehu[spark] extra and Java 17+)",
+    )
+    p.add_argument(
+        "--spark-master",
+        default="local[*]",
+        help="Spark master with --engine spark: local[N] (default local[*]) or a cluster URL (spark://host:7077, yarn)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser (exposed so that the project's ``kehu`` command can embed it)."""
     parser = argparse.ArgumentParser(prog=PROG, description="Customer analytics on transaction files (CSV/Parquet).")
@@ -43,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--time-unit", choices=["day", "week"], default="week")
     fit.add_argument("--json", action="store_true", help="print the result as JSON")
     _add_columns(fit)
+    _add_engine(fit)
 
     score = sub.add_parser("score", help="score every customer (RFM, tier, lifecycle, CLV, churn)")
     score.add_argument("--transactions", required=True, help="CSV or Parquet transactions file")
@@ -51,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--churn-horizon-days", type=int, default=90, help="churn = no purchase in N days (90)")
     score.add_argument("--rfm-period-days", type=int, default=365, help="RFM look-back window in days (365)")
     _add_columns(score)
+    _add_engine(score)
 
     churn = sub.add_parser("churn", help="train and cross-validate a churn model on a customer feature table")
     churn.add_argument("--features", required=True, help="CSV or Parquet table, one row per customer")
@@ -81,6 +98,19 @@ def _columns(args: argparse.Namespace) -> Any:
     return ColumnNames(customer=args.customer_col, date=args.date_col, amount=args.amount_col)
 
 
+def _read_transactions(args: argparse.Namespace) -> Any:
+    """The transactions file as an Ibis table of the chosen engine (PySpark is imported only when asked for)."""
+    from .sources import read_table
+
+    if args.engine == "spark":
+        from .spark import connect_spark, spark_session
+
+        session = spark_session(args.spark_master)
+        session.sparkContext.setLogLevel("ERROR")  # Spark's own WARN lines would drown the CLI's messages
+        return read_table(args.transactions, connect_spark(session))
+    return read_table(args.transactions)
+
+
 def _json_safe(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
@@ -95,10 +125,9 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     from .bgnbd import BetaGeoModel
     from .gamma_gamma import GammaGammaModel
     from .pareto_nbd import ParetoNBDModel
-    from .sources import read_table
     from .summary import SummaryOptions, customer_summary
 
-    table = read_table(args.transactions)
+    table = _read_transactions(args)
     # Data after the calibration end is the hold-out period: excluding it is expected, not worth a warning.
     opts = SummaryOptions(time_unit=args.time_unit, future="ignore")
     summary = customer_summary(table, args.calibration_end, opts, _columns(args), args.date_format)
@@ -136,9 +165,8 @@ def _write(df: pd.DataFrame, path: str) -> None:
 
 def _cmd_score(args: argparse.Namespace) -> int:
     from .scoring import SCORE_COLUMNS, ScoreConfig, score_customers
-    from .sources import read_table
 
-    table = read_table(args.transactions)
+    table = _read_transactions(args)
     cfg = ScoreConfig(churn_horizon_days=args.churn_horizon_days, rfm_period_days=args.rfm_period_days)
     with _progress(4, args.quiet, "score") as bar:
         scores = score_customers(

@@ -48,21 +48,29 @@ def connect_duckdb(threads: int | None = None) -> Any:
 
 
 def read_table(path: str | os.PathLike[str], con: Any | None = None) -> ir.Table:
-    """Read a CSV or Parquet file with DuckDB (streamed, multi-threaded, no pandas round-trip)."""
+    """Read a CSV or Parquet file with DuckDB (streamed, multi-threaded, no pandas round-trip) or with ``con``.
+
+    A URL (``s3a://bucket/orders.parquet``, ``hdfs://...``) is passed to the engine as it is: on a Spark cluster
+    the executors read it, so it is not checked on this machine. Spark also reads a folder of part files.
+    """
     p = Path(path)
-    if not p.exists():
+    if "://" in str(path):
+        p = Path(str(path).split("://", 1)[1])
+    elif not p.exists():
         raise AnalyticsInputError(f"file not found: {p}")
-    if p.is_dir():
-        raise AnalyticsInputError(f"expected a file, got a directory: {p}")
-    if p.stat().st_size == 0:
+    elif p.is_dir():
+        if not (con is not None and getattr(con, "name", None) == "pyspark"):  # Spark reads folders of part files
+            raise AnalyticsInputError(f"expected a file, got a directory: {p}")
+    elif p.stat().st_size == 0:
         raise AnalyticsInputError(f"file is empty: {p}")
+    location = str(path) if "://" in str(path) else str(p)
     con = con if con is not None else connect_duckdb()
     suffixes = "".join(p.suffixes).lower()
     try:
         if suffixes.endswith((".parquet", ".pq", ".parq")):
-            table = con.read_parquet(str(p))
+            table = con.read_parquet(location)
         elif suffixes.endswith((".csv", ".csv.gz", ".txt", ".tsv")):
-            table = con.read_csv(str(p))
+            table = con.read_csv(location)
         else:
             raise AnalyticsInputError(f"unsupported file type {p.suffix!r}: use .csv or .parquet")
     except AnalyticsInputError:

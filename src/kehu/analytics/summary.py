@@ -172,6 +172,10 @@ def _duckdb_arg_min() -> Any:
     return arg_min
 
 
+# Backends whose arg-min aggregate is a single hash-aggregate pass (see summary_from_daily).
+_ARG_MIN_BACKENDS = ("duckdb", "pyspark")
+
+
 def _backend_name(table: ir.Table) -> str | None:
     try:
         return str(table.get_backend().name)
@@ -213,15 +217,16 @@ def summary_from_daily(
 
     The plan is two GROUP BYs: lines -> (customer, day), then (customer, day) -> customer with conditional
     aggregates only. The amount of the first purchase day (subtracted to get the repeat-purchase value) comes
-    from DuckDB's ``arg_min`` in that same pass; backends without it (``native_arg_min=False``; default: only
-    DuckDB has it) join the first purchase day back instead, which costs a second aggregate and a join.
+    from an arg-min aggregate in that same pass (DuckDB's ``arg_min``, Spark's ``min_by``); backends without one
+    (``native_arg_min=False``; default: DuckDB and PySpark have it) join the first purchase day back instead,
+    which costs a second aggregate and a join.
     """
     import ibis
 
     opts = options or SummaryOptions()
     unit = time_unit_days(opts.time_unit)
     if native_arg_min is None:
-        native_arg_min = _backend_name(daily) == "duckdb"
+        native_arg_min = _backend_name(daily) in _ARG_MIN_BACKENDS
     d = daily.filter(daily.day <= cutoff_day)
     period_start = cutoff_day - opts.period_days if opts.period_days is not None else None
 
@@ -250,7 +255,10 @@ def summary_from_daily(
         aggs = conditional_aggregates(d)
         aggs["first_day"] = d.day.min(where=is_p)
         aggs["purchase_amount"] = d.amount.sum(where=is_p)
-        aggs["first_amount"] = _duckdb_arg_min()(d.amount, d.day, where=is_p)
+        if _backend_name(d) == "duckdb":
+            aggs["first_amount"] = _duckdb_arg_min()(d.amount, d.day, where=is_p)
+        else:  # Ibis' portable argmin: MIN_BY on Spark (one (customer, day) row per day, so no ties)
+            aggs["first_amount"] = d.amount.argmin(d.day, where=is_p)
         agg = d.group_by("customer_id").aggregate(**aggs)
         agg = agg.filter(agg.purchase_days > 0)
         repeat_amount = agg.purchase_amount.fill_null(0.0) - agg.first_amount.fill_null(0.0)

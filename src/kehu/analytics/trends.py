@@ -65,9 +65,8 @@ def grade_trend_warnings(
     flags: list[dict[str, object]] = []
     dims = [(c, d) for c, d in (("r_grade", "R"), ("f_grade", "F"), ("m_grade", "M")) if c in long.columns]
     for col, dim in dims:
-        wide = long.pivot_table(index=customer_col, columns=run_col, values=col, aggfunc="last")
-        wide = wide.reindex(columns=runs)
-        codes = wide.apply(lambda s: s.map(rank)).to_numpy(dtype=float)  # larger = worse
+        wide = _wide(long, customer_col, run_col, col, runs)
+        codes = _ranks(wide, rank)  # larger = worse
         if codes.shape[1] < 2:
             continue
         steps = np.diff(codes, axis=1)  # positive = got worse
@@ -94,11 +93,9 @@ def grade_trend_warnings(
                     }
                 )
     if "tier" in long.columns:
-        wide = long.pivot_table(index=customer_col, columns=run_col, values="tier", aggfunc="last").reindex(
-            columns=runs
-        )
+        wide = _wide(long, customer_col, run_col, "tier", runs)
         if wide.shape[1] >= 2:
-            codes = wide.apply(lambda s: s.map(tier_rank)).to_numpy(dtype=float)
+            codes = _ranks(wide, tier_rank)
             down = codes[:, -1] > codes[:, -2]
             grades = wide.to_numpy(dtype=object)
             for i in np.flatnonzero(down):
@@ -114,3 +111,26 @@ def grade_trend_warnings(
                 )
     columns = [customer_col, "reason_code", "dimension", "grades", "latest_run", "description"]
     return pd.DataFrame(flags, columns=columns)
+
+
+def _wide(long: pd.DataFrame, customer_col: str, run_col: str, col: str, runs: list[object]) -> pd.DataFrame:
+    """customers x runs table of ``col``: the last non-missing value per (customer, run), customers
+    sorted, only customers with a value; the same table as ``pivot_table(aggfunc="last")`` reindexed to
+    ``runs``, built by direct assignment into an array (several times faster on millions of rows)."""
+    values = long[col]
+    present = values.notna().to_numpy()
+    customers, rows = pd.factorize(long[customer_col].to_numpy()[present], sort=True)
+    columns = pd.Index(runs).get_indexer(pd.Index(long[run_col].to_numpy()[present]))
+    grid = np.full((len(rows), len(runs)), np.nan, dtype=object)
+    # Later rows overwrite earlier ones: the last value of each (customer, run) stays.
+    grid[customers, columns] = values.to_numpy(dtype=object)[present]
+    return pd.DataFrame(grid, index=pd.Index(rows, name=customer_col), columns=pd.Index(runs, name=run_col))
+
+
+def _ranks(wide: pd.DataFrame, rank: dict[str, int]) -> np.ndarray:
+    """Rank of every cell (NaN for a missing or unknown grade), as ``wide.apply(lambda s: s.map(rank))``."""
+    out = np.full(wide.shape, np.nan)
+    grid = wide.to_numpy(dtype=object)
+    for value, r in rank.items():
+        out[grid == value] = r
+    return out

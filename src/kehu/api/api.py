@@ -17,6 +17,7 @@ from kehu.api.customers import router as customers_router
 from kehu.api.errors import install_handlers
 from kehu.api.orders import router as orders_router
 from kehu.api.schemas import MeOut
+from kehu.identity.api import router as identity_router
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -37,7 +38,15 @@ class UnicodeJSONRenderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}
 
 
-api = NinjaAPI(
+class KehuAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        """Built on every request; custom fields defined a moment ago are described at once."""
+        from kehu.customfields.openapi import describe_custom_fields
+
+        return describe_custom_fields(super().get_openapi_schema(**kwargs))
+
+
+api = KehuAPI(
     title="kehu API",
     version="1",
     description=(
@@ -53,6 +62,7 @@ api = NinjaAPI(
 install_handlers(api)
 api.add_router("/", customers_router)
 api.add_router("/", orders_router)
+api.add_router("/", identity_router)
 
 
 @api.get("/me", response=MeOut, tags=["auth"], summary="Who the API sees you as")

@@ -13,7 +13,7 @@ from ninja import HeaderEx, P, QueryEx, Router, Status
 from kehu.accounts.tokens import ORDERS_READ, ORDERS_WRITE
 from kehu.api.auth import request_token, require
 from kehu.api.idempotency import claim_key, record_response, release, request_fingerprint
-from kehu.api.present import order_detail
+from kehu.api.present import order_custom_fields, order_detail
 from kehu.api.schemas import MAX_BATCH, ErrorOut, IngestResultOut, OrderBatchIn, OrderOut, OrderPageOut
 from kehu.commerce.actions import ingest_orders
 from kehu.commerce.queries import access_order, visible_orders
@@ -59,7 +59,8 @@ def list_customer_orders(
         orders = orders[:limit]
         next_cursor = encode_cursor(orders[-1].ordered_at, orders[-1].pk)
     prefetch_related_objects(orders, "lines")
-    return {"items": [order_detail(o) for o in orders], "next_cursor": next_cursor}
+    custom_fields = order_custom_fields()
+    return {"items": [order_detail(o, custom_fields) for o in orders], "next_cursor": next_cursor}
 
 
 @router.post(

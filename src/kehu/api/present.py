@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils import timezone
 
 from kehu.customers.presenters import address_display, customer_row, identity_display
+from kehu.customfields.presenters import present_custom
 
 if TYPE_CHECKING:
     from kehu.commerce.models import Order
@@ -62,11 +63,13 @@ def customer_detail(customer: Customer, *, unmasked: bool) -> dict[str, Any]:
             for identity in customer.identities.all()
         ],
         "tags": [tag.name for tag in customer.tags.all()],
+        "custom": present_custom("customer", customer.custom, unmasked=unmasked),
     }
 
 
-def order_summary(order: Order) -> dict[str, Any]:
-    """An order without its lines (channel and store selected)."""
+def order_summary(order: Order, custom_fields: list[Any] | None = None) -> dict[str, Any]:
+    """An order without its lines (channel and store selected). Pass `custom_fields`
+    (`order_custom_fields()`) when presenting many orders, to read the definitions once."""
     return {
         "id": order.pk,
         "number": order.number,
@@ -84,13 +87,21 @@ def order_summary(order: Order) -> dict[str, Any]:
         "discount_amount": money(order.discount_amount),
         "paid_amount": money(order.paid_amount),
         "refunded_amount": money(order.refunded_amount),
+        # Orders have no unmask option: personal custom values are always masked here.
+        "custom": present_custom("order", order.custom, unmasked=False, definitions=custom_fields),
     }
 
 
-def order_detail(order: Order) -> dict[str, Any]:
+def order_custom_fields() -> list[Any]:
+    from kehu.customfields.queries import active_fields
+
+    return active_fields("order")
+
+
+def order_detail(order: Order, custom_fields: list[Any] | None = None) -> dict[str, Any]:
     """An order with its lines (lines prefetched)."""
     return {
-        **order_summary(order),
+        **order_summary(order, custom_fields),
         "lines": [
             {
                 "line_no": line.line_no,
@@ -107,6 +118,7 @@ def order_detail(order: Order) -> dict[str, Any]:
 
 def customer_360(view: Customer360, *, unmasked: bool) -> dict[str, Any]:
     customer = view.customer
+    order_fields = order_custom_fields()
     return {
         "customer": customer_detail(customer, unmasked=unmasked),
         "addresses": [
@@ -149,7 +161,7 @@ def customer_360(view: Customer360, *, unmasked: bool) -> dict[str, Any]:
                 for c in view.favourite_categories
             ],
         },
-        "recent_orders": [order_summary(o) for o in view.orders],
+        "recent_orders": [order_summary(o, order_fields) for o in view.orders],
         "timeline": [
             {
                 "kind": i.kind,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from ninja import Field, Schema
 from pydantic import ConfigDict, field_validator
@@ -21,6 +21,24 @@ class StrictIn(Schema):
     422 rather than silently dropped, so a client learns at once that they were not applied."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def CustomFieldsOut(entity: str) -> Any:
+    """The `custom` object of a record; /api/openapi.json lists its fields as defined right now
+    (`kehu.customfields.openapi` fills in the schema marked with `x-custom-fields`)."""
+    return Field(
+        default_factory=dict,
+        description="Custom field values by key (personal ones masked unless unmasked).",
+        json_schema_extra={"x-custom-fields": entity},
+    )
+
+
+def CustomFieldsIn(entity: str) -> Any:
+    return Field(
+        None,
+        description='Custom field values by key; only the keys sent change, null or "" clears one.',
+        json_schema_extra={"x-custom-fields": entity},
+    )
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -92,6 +110,7 @@ class CustomerOut(CustomerRowOut):
     updated_at: dt.datetime
     identities: list[IdentityOut]
     tags: list[str]
+    custom: dict[str, Any] = CustomFieldsOut("customer")
 
 
 class CustomerCreateIn(StrictIn):
@@ -108,6 +127,7 @@ class CustomerCreateIn(StrictIn):
     phones: list[Annotated[str, Field(max_length=50)]] = Field(default_factory=list, max_length=10)
     emails: list[IdentityValue] = Field(default_factory=list, max_length=10)
     member_cards: list[IdentityValue] = Field(default_factory=list, max_length=10)
+    custom: dict[str, Any] | None = CustomFieldsIn("customer")
 
 
 class CustomerUpdateIn(StrictIn):
@@ -120,6 +140,7 @@ class CustomerUpdateIn(StrictIn):
     birthday: dt.date | None = None
     home_store_id: int | None = None
     preferred_channel_id: int | None = None
+    custom: dict[str, Any] | None = CustomFieldsIn("customer")
 
 
 class IdentityIn(StrictIn):
@@ -221,6 +242,7 @@ class OrderSummaryOut(Schema):
     discount_amount: str
     paid_amount: str
     refunded_amount: str
+    custom: dict[str, Any] = CustomFieldsOut("order")
 
 
 class OrderLineOut(Schema):
@@ -287,6 +309,7 @@ class OrderIn(StrictIn):
     refunded_amount: MoneyIn = Decimal("0.00")
     customer: OrderCustomerIn
     lines: list[OrderLineIn] = Field(default_factory=list, max_length=500)
+    custom: dict[str, Any] | None = CustomFieldsIn("order")
 
 
 MAX_BATCH = 1000

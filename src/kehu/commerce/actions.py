@@ -54,6 +54,8 @@ class OrderInput:
     member_card: str | None = None
     customer_id: int | None = None
     lines: list[LineInput] = field(default_factory=list)
+    # Validated changes to the order's custom field values (kehu.customfields); None: unchanged.
+    custom: dict[str, Any] | None = None
 
 
 @dataclass
@@ -162,6 +164,14 @@ def check_order_input(data: dict[str, Any], channels: dict[str, Channel], stores
             errors.setdefault(f"lines.{i}.sku", []).append(_("Required."))
         name = _text(line.get("name"), f"lines.{i}.name", MAX_LENGTHS["name"], errors)
         lines.append(LineInput(sku=sku, quantity=qty, unit_price=unit, amount=amount, name=name))
+    custom = None
+    if data.get("custom") is not None:
+        from kehu.customfields.values import clean_patch
+
+        try:
+            custom = clean_patch("order", data["custom"])
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
     assert channel is not None
@@ -183,6 +193,7 @@ def check_order_input(data: dict[str, Any], channels: dict[str, Channel], stores
         member_card=card,
         customer_id=int(customer_id) if customer_id else None,
         lines=lines,
+        custom=custom,
     )
 
 
@@ -234,12 +245,13 @@ def _order_state(order: Order, lines: list[tuple[str, int, Decimal, Decimal]]) -
     state = {f: getattr(order, f) for f in ORDER_FIELDS}
     state["channel_id"] = order.channel_id
     state["store_id"] = order.store_id
+    state["custom"] = dict(order.custom or {})
     state["lines"] = lines
     return state
 
 
 def _jsonable(state: dict[str, Any]) -> dict[str, Any]:
-    return {k: (str(v) if not isinstance(v, int | type(None)) else v) for k, v in state.items() if k != "lines"}
+    return {k: (str(v) if not isinstance(v, int | dict | type(None)) else v) for k, v in state.items() if k != "lines"}
 
 
 @transaction.atomic
@@ -247,6 +259,7 @@ def do_ingest_order(data: OrderInput, actor: User | None, *, via: str = "api") -
     """Create or update one order; returns ("created" | "updated" | "unchanged", order).
     Re-sending the same order changes nothing."""
     from kehu.customers.actions import do_refresh_purchase_stats
+    from kehu.customfields.values import apply_patch
 
     incoming_lines = [(ln.sku, ln.quantity, ln.unit_price, ln.amount) for ln in data.lines]
     existing = (
@@ -259,6 +272,8 @@ def do_ingest_order(data: OrderInput, actor: User | None, *, via: str = "api") -
             setattr(existing, f, getattr(data, f))
         existing.channel = data.channel
         existing.store = data.store
+        if data.custom is not None:
+            existing.custom = apply_patch(existing.custom, data.custom)
         after = _order_state(existing, incoming_lines)
         if before == after:
             return "unchanged", existing
@@ -279,6 +294,7 @@ def do_ingest_order(data: OrderInput, actor: User | None, *, via: str = "api") -
         customer=customer,
         channel=data.channel,
         store=data.store,
+        custom=apply_patch({}, data.custom or {}),
         **{f: getattr(data, f) for f in ORDER_FIELDS},
     )
     _create_lines(order, data)

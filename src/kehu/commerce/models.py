@@ -170,6 +170,10 @@ class Order(models.Model):
     discount_amount = money(_("discount"))
     paid_amount = money(_("paid"))
     refunded_amount = money(_("refunded"))
+    # Values of admin-defined custom fields (kehu.customfields); bulk inserts rely on the DB default.
+    custom = models.JSONField(
+        _("custom fields"), default=dict, blank=True, db_default=models.Value({}, output_field=models.JSONField())
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -19,6 +19,7 @@ from kehu.commerce.models import PURCHASE_STATUSES, Order
 
 if TYPE_CHECKING:
     from kehu.accounts.models import User
+    from kehu.commerce.forms import OrderFilters
 
 
 def visible_orders(user: User) -> QuerySet[Order]:
@@ -28,6 +29,56 @@ def visible_orders(user: User) -> QuerySet[Order]:
     if policy.is_store_scoped(user):
         qs = qs.filter(store_id__in=user.stores.values("pk"))
     return qs
+
+
+def filter_orders(qs: QuerySet[Order], filters: OrderFilters) -> QuerySet[Order]:
+    """Apply the order list's filters; dates are local calendar days, the end day included."""
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.store:
+        qs = qs.filter(store_id=filters.store)
+    if filters.channel:
+        qs = qs.filter(channel_id=filters.channel)
+    if filters.number:
+        qs = qs.filter(number__startswith=filters.number)
+    tz = timezone.get_current_timezone()
+    if filters.date_from:
+        qs = qs.filter(ordered_at__gte=dt.datetime.combine(filters.date_from, dt.time.min, tzinfo=tz))
+    if filters.date_to:
+        day_after = filters.date_to + dt.timedelta(days=1)
+        qs = qs.filter(ordered_at__lt=dt.datetime.combine(day_after, dt.time.min, tzinfo=tz))
+    return qs
+
+
+def ordered_orders(user: User, filters: OrderFilters) -> QuerySet[Order]:
+    """The orders a user may see that match the filters, newest first (the list's and the
+    export's order)."""
+    return filter_orders(visible_orders(user), filters).order_by("-ordered_at", "-pk")
+
+
+@dataclass
+class OrderPage:
+    orders: list[Order]
+    next_cursor: str | None
+
+
+def list_orders(user: User, filters: OrderFilters, cursor: str | None = None, page_size: int = 50) -> OrderPage:
+    """One page of orders, keyset-paginated on (ordered_at, pk): page 10,000 costs what page 1 does."""
+    from django.db.models import Q
+
+    from kehu.customers.queries import decode_cursor, encode_cursor
+
+    qs = ordered_orders(user, filters).select_related("customer", "channel", "store")
+    after = decode_cursor(cursor) if cursor else None
+    if after is not None and isinstance(after[0], dt.datetime):
+        when, pk = after
+        qs = qs.filter(Q(ordered_at__lt=when) | Q(ordered_at=when, pk__lt=pk))
+    rows = list(qs[: page_size + 1])
+    next_cursor = None
+    if len(rows) > page_size:
+        rows = rows[:page_size]
+        next_cursor = encode_cursor(rows[-1].ordered_at, rows[-1].pk)
+    return OrderPage(rows, next_cursor)
 
 
 def access_order(user: User, order_id: int) -> Order:

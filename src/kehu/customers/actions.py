@@ -53,6 +53,7 @@ class CustomerInput:
     phones: list[str] = field(default_factory=list)
     emails: list[str] = field(default_factory=list)
     member_cards: list[str] = field(default_factory=list)
+    custom: dict[str, Any] | None = None  # custom field values (kehu.customfields); None: unchanged
 
 
 def check_customer_input(data: dict[str, Any]) -> CustomerInput:
@@ -155,7 +156,8 @@ def _identity_pairs(data: CustomerInput) -> list[tuple[str, str]]:
 
 def snapshot(customer: Customer) -> dict[str, Any]:
     """The audited form of a customer's profile."""
-    return {f: (str(v) if isinstance(v, dt.date) else v) for f in EDITABLE_FIELDS for v in [getattr(customer, f)]}
+    values = {f: (str(v) if isinstance(v, dt.date) else v) for f in EDITABLE_FIELDS for v in [getattr(customer, f)]}
+    return {**values, "custom": dict(customer.custom or {})}
 
 
 def check_references(actor: User | None, clean: CustomerInput) -> None:
@@ -180,8 +182,24 @@ def check_references(actor: User | None, clean: CustomerInput) -> None:
         raise ValidationError(errors)
 
 
+def _with_custom(data: dict[str, Any], existing: dict[str, Any] | None, check: Any, *, creating: bool) -> CustomerInput:
+    """Run `check` (the profile checks) and validate `data["custom"]` with kehu.customfields,
+    reporting both sets of errors together."""
+    from kehu.customfields.values import check_record_custom
+
+    custom, errors = check_record_custom("customer", data, existing, creating=creating)
+    try:
+        clean: CustomerInput = check()
+    except ValidationError as exc:
+        raise ValidationError({**exc.message_dict, **errors}) from exc
+    if errors:
+        raise ValidationError(errors)
+    clean.custom = custom
+    return clean
+
+
 def check_create_customer(actor: User | None, data: dict[str, Any], *, via: str = "web") -> Customer:
-    clean = check_customer_input(data)
+    clean = _with_custom(data, None, lambda: check_customer_input(data), creating=True)
     check_references(actor, clean)
     check_identities_free(_identity_pairs(clean))
     return do_create_customer(actor, clean, via=via)
@@ -197,6 +215,7 @@ def do_create_customer(actor: User | None, data: CustomerInput, *, via: str = "w
         birthday=data.birthday,
         home_store_id=data.home_store_id,
         preferred_channel_id=data.preferred_channel_id,
+        custom=data.custom or {},
     )
     CustomerIdentity.objects.bulk_create(
         [
@@ -220,7 +239,9 @@ def check_update_customer(
 ) -> Customer:
     """Change the profile fields present in `data`; unknown or protected fields are ignored."""
     changes = {k: v for k, v in data.items() if k in EDITABLE_FIELDS}
-    clean = check_customer_input({**snapshot(customer), **changes})
+    clean = _with_custom(
+        data, customer.custom, lambda: check_customer_input({**snapshot(customer), **changes}), creating=False
+    )
     if "home_store_id" in changes or "preferred_channel_id" in changes:
         check_references(actor, clean)
     return do_update_customer(actor, customer, clean, via=via)
@@ -231,6 +252,8 @@ def do_update_customer(actor: User | None, customer: Customer, data: CustomerInp
     before = snapshot(customer)
     for f in EDITABLE_FIELDS:
         setattr(customer, f, getattr(data, f))
+    if data.custom is not None:
+        customer.custom = data.custom
     after = snapshot(customer)
     if before == after:
         return customer

@@ -23,6 +23,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kehu.commerce.models import Channel, Store
 from kehu.customers.models import (
     Address,
     Customer,
@@ -206,19 +207,30 @@ def do_bulk_upsert_customers(
     result = UpsertResult(customer_ids=customer_ids, created=set(created_ids))
     now = timezone.now()
 
-    _insert_customers(rows, groups, group_ids, created_ids, now, result)
-    renamed = _update_profiles(rows, groups, group_ids, created_ids, settled, update_profiles, now, result)
-    _insert_identities(rows, groups, group_ids, created_ids, by_identity, now, result)
-    _insert_addresses(rows, groups, group_ids, created_ids, result)
-    _index_names(
-        [(cid, rows[g.first].name) for g, cid in zip(groups, group_ids, strict=True) if cid in created_ids], renamed
-    )
-    bulksql.copy_insert(
-        Interaction,
-        ["customer_id", "kind", "occurred_at", "title", "detail", "ref_type", "ref_id"],
-        [(cid, InteractionKind.REGISTRATION.value, now, _("Customer record created"), "", ref_type, ref_id)
-         for cid in sorted(created_ids)],
-    )  # fmt: skip
+    # Foreign keys checked once per distinct parent (PostgreSQL, ADR 0201): the stored customers
+    # matched, and the stores and channels new customers point at; customers created here are
+    # copied inside the block before anything references them. No key column of a stored row
+    # changes.
+    new_firsts = [rows[g.first] for g, cid in zip(groups, group_ids, strict=True) if cid in created_ids]
+    references = {
+        Customer: {cid for cid in group_ids if cid not in created_ids},
+        Store: {r.home_store_id for r in new_firsts},
+        Channel: {r.preferred_channel_id for r in new_firsts},
+    }
+    with bulksql.foreign_keys_checked_set_based(references):
+        _insert_customers(rows, groups, group_ids, created_ids, now, result)
+        renamed = _update_profiles(rows, groups, group_ids, created_ids, settled, update_profiles, now, result)
+        _insert_identities(rows, groups, group_ids, created_ids, by_identity, now, result)
+        _insert_addresses(rows, groups, group_ids, created_ids, result)
+        _index_names(
+            [(cid, rows[g.first].name) for g, cid in zip(groups, group_ids, strict=True) if cid in created_ids], renamed
+        )
+        bulksql.copy_insert(
+            Interaction,
+            ["customer_id", "kind", "occurred_at", "title", "detail", "ref_type", "ref_id"],
+            [(cid, InteractionKind.REGISTRATION.value, now, _("Customer record created"), "", ref_type, ref_id)
+             for cid in sorted(created_ids)],
+        )  # fmt: skip
     settled.update(group_ids)
     return result
 

@@ -93,10 +93,19 @@ class CustomerFilterForm(forms.Form):
         self.fields["kind"].choices = [("", _("All kinds")), *CustomerKind.choices]
         self.fields["store"].choices = store_choices(user, blank=str(_("All stores")))
         self.fields["tag"].choices = [("", _("All tags")), *Tag.objects.values_list("pk", "name")]
+        from kehu.customfields.queries import active_fields, parse_filters
+
+        # Custom-field filters are read from the raw query string (`cf_<key>…`), field by field.
+        # Personal fields are not offered to roles that may not see them (no probing by filtering).
+        may_unmask = policy.can(user, policy.UNMASK)
+        self.all_custom_definitions = active_fields("customer")
+        self.custom_definitions = [d for d in self.all_custom_definitions if may_unmask or not d.is_personal]
+        self.custom_filters, self.custom_errors = parse_filters("customer", self.data, self.custom_definitions)
 
     def as_filters(self) -> CustomerFilters:
         data = self.cleaned_data if self.is_valid() else {}
         return CustomerFilters(
+            custom=self.custom_filters,
             kind=data.get("kind") or "",
             store_id=data.get("store"),
             tag_id=data.get("tag"),
@@ -130,18 +139,32 @@ class ProfileForm(forms.Form):
         label=_("Preferred channel"), required=False, coerce=int, empty_value=None
     )
 
-    def __init__(self, user: User, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, user: User, *args: Any, custom_definitions: list[Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["home_store_id"].choices = store_choices(user, blank="—")
         self.fields["preferred_channel_id"].choices = channel_choices(blank="—")
         for field in self.fields.values():
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs.setdefault("class", css)
+        from kehu.customfields.forms import add_custom_fields
+        from kehu.customfields.queries import active_fields
+
+        stored = self.initial.get("custom")
+        definitions = custom_definitions if custom_definitions is not None else active_fields("customer")
+        add_custom_fields(self, definitions, stored, may_see_personal=policy.can(user, policy.UNMASK))
 
     def domain_data(self) -> dict[str, Any]:
-        """The cleaned values in the shape `check_customer_input` expects."""
-        data = dict(self.cleaned_data)
-        return {k: v for k, v in data.items() if k in self.fields}
+        """The cleaned values in the shape `check_customer_input` expects (custom fields under "custom")."""
+        from kehu.customfields.forms import custom_input
+
+        custom_names = set(getattr(self, "custom_names", []))
+        data = {k: v for k, v in self.cleaned_data.items() if k in self.fields and k not in custom_names}
+        if custom_names:
+            data["custom"] = custom_input(self)
+        return data
+
+    def custom_fields(self) -> list[Any]:
+        return [self[name] for name in getattr(self, "custom_names", [])]
 
 
 class NewCustomerForm(ProfileForm):

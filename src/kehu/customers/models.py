@@ -204,6 +204,7 @@ class InteractionKind(models.TextChoices):
     MESSAGE = "message", _("Message")
     NOTE = "note", _("Note")
     REGISTRATION = "registration", _("Registration")
+    MERGE = "merge", _("Merge of duplicate records")
 
 
 class Interaction(models.Model):

@@ -164,6 +164,8 @@ class CustomerFilters:
     tier: str = ""
     stage: str = ""
     at_risk: bool = False
+    # Filters on custom fields (kehu.customfields.queries.CustomFilter), from the list's query string.
+    custom: list[Any] = field(default_factory=list)
 
     def apply(self, qs: QuerySet[Customer]) -> QuerySet[Customer]:
         if self.kind:
@@ -192,6 +194,10 @@ class CustomerFilters:
         qs = qs.filter(**{k: v for k, v in score_filters.items() if v})
         if self.at_risk:
             qs = qs.filter(score__churn_probability__gte=0.5, score__tier__in=["gold", "silver"])
+        if self.custom:
+            from kehu.customfields.queries import apply_filters
+
+            qs = apply_filters(qs, self.custom)
         return qs
 
 

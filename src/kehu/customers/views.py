@@ -30,6 +30,8 @@ from kehu.customers.forms import (
 from kehu.customers.models import Customer, Tag
 from kehu.customers.presenters import address_display, customer_row, identity_display
 from kehu.customers.queries import access_customer, customer_360, list_customers
+from kehu.customfields.forms import custom_field_rows
+from kehu.customfields.queries import active_fields
 from kehu.privacy.actions import do_audit
 from kehu.privacy.models import AuditAction, ContactChannel, Purpose
 
@@ -56,14 +58,27 @@ def _list_context(request: HttpRequest, new_form: NewCustomerForm | None = None)
     cursor = request.GET.get("cursor", "")[:MAX_CURSOR_LENGTH] or None
     page = list_customers(user, filter_form.as_filters(), filter_form.chosen_sort(), cursor)
     prefetch_related_objects(page.customers, "identities")
+    from kehu.customfields import listing
+
+    custom_columns = listing.chosen_columns(request, "customer", filter_form.custom_definitions)
     return {
         "nav_section": "customers",
         "filter_form": filter_form,
-        "rows": [customer_row(c) for c in page.customers],
+        "rows": [
+            {**customer_row(c), "custom_cells": listing.row_cells(custom_columns, c.custom)} for c in page.customers
+        ],
+        "custom_controls": listing.filter_controls(filter_form.custom_definitions, request.GET),
+        "custom_columns": custom_columns,
+        "custom_definitions": filter_form.custom_definitions,
         "next_cursor": page.next_cursor,
         "is_later_page": cursor is not None,
         "sort": page.sort,
-        "new_form": new_form or (NewCustomerForm(user) if policy.can(user, policy.EDIT_CUSTOMERS) else None),
+        "new_form": new_form
+        or (
+            NewCustomerForm(user, custom_definitions=filter_form.all_custom_definitions)
+            if policy.can(user, policy.EDIT_CUSTOMERS)
+            else None
+        ),
         "show_new_form": new_form is not None,
         "tags": list(Tag.objects.values_list("name", flat=True)),
     }
@@ -131,7 +146,7 @@ def _consent_matrix(consents: list[Any]) -> dict[str, Any]:
     }
 
 
-def _personal_data(view: Any, *, unmasked: bool) -> dict[str, Any]:
+def _personal_data(view: Any, *, unmasked: bool, custom_definitions: list[Any] | None = None) -> dict[str, Any]:
     return {
         "identities": [
             {
@@ -144,6 +159,7 @@ def _personal_data(view: Any, *, unmasked: bool) -> dict[str, Any]:
             for i in view.identities
         ],
         "addresses": [{**address_display(a, unmasked=unmasked), "is_default": a.is_default} for a in view.addresses],
+        "custom": custom_field_rows(view.customer, personal=True, unmasked=unmasked, definitions=custom_definitions),
         "unmasked": unmasked,
     }
 
@@ -152,6 +168,7 @@ def _detail_context(request: HttpRequest, customer: Customer, **extra: Any) -> d
     user = _user(request)
     view = customer_360(user, customer)
     can_edit = policy.can(user, policy.EDIT_CUSTOMERS)
+    custom_definitions = active_fields("customer")
     from kehu.scoring import queries as scoring
 
     context = {
@@ -161,7 +178,8 @@ def _detail_context(request: HttpRequest, customer: Customer, **extra: Any) -> d
         "score": scoring.customer_score(customer),
         "grade_history": scoring.grade_history(customer),
         "grade_warnings": scoring.customer_warnings(customer),
-        "personal": _personal_data(view, unmasked=False),
+        "personal": _personal_data(view, unmasked=False, custom_definitions=custom_definitions),
+        "custom_rows": custom_field_rows(customer, personal=False, unmasked=False, definitions=custom_definitions),
         "consent": _consent_matrix(view.consents),
         "note_form": NoteForm() if can_edit else None,
         "notes": view.notes,
@@ -190,6 +208,7 @@ def _profile_initial(customer: Customer) -> dict[str, Any]:
         "birthday": customer.birthday,
         "home_store_id": customer.home_store_id,
         "preferred_channel_id": customer.preferred_channel_id,
+        "custom": customer.custom,
     }
 
 
@@ -211,8 +230,10 @@ def customer_reveal(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = access_customer(user, customer_id)
     prefetch_related_objects([customer], "identities", "addresses")
     do_audit(user, AuditAction.UNMASK, "customer", customer.pk, request=request)
+    customer_ = customer
 
     class _View:
+        customer = customer_
         identities = list(customer.identities.all())
         addresses = list(customer.addresses.all())
 

@@ -183,6 +183,9 @@ class BulkWriter:
             yield
             started = time.perf_counter()
             with connection.cursor() as cursor:
+                # Without the privilege to skip them, the load queued deferred foreign-key checks;
+                # PostgreSQL refuses ALTER TABLE while they are pending, so run them now.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
                 for table, name, definition in constraints:
                     cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")

@@ -32,6 +32,8 @@ from kehu.privacy.actions import do_audit
 from kehu.privacy.models import AuditAction
 
 if TYPE_CHECKING:
+    from django.http import HttpRequest
+
     from kehu.accounts.models import User
 
 logger = logging.getLogger(__name__)
@@ -322,17 +324,27 @@ def do_run_import(
                             break
                     if (run.error_count and job.mode == ImportMode.ATOMIC) or job.dry_run or run.cancelled:
                         raise _Rollback
+                    importer.finish()
             except _Rollback:
                 pass
             if job.mode == ImportMode.ATOMIC and (run.error_count or run.cancelled) and not job.dry_run:
                 job.created = job.updated = job.unchanged = 0
         else:
-            for chunk in chunks:
-                with transaction.atomic():
-                    bulksql.relax_commit_durability()
-                    run.step(chunk, write=True)
-                if run.cancelled:
-                    break
+            try:
+                for chunk in chunks:
+                    with transaction.atomic():
+                        bulksql.relax_commit_durability()
+                        run.step(chunk, write=True)
+                    if run.cancelled:
+                        break
+            except Exception:
+                # Committed chunks stay, so their deferred work runs even when a chunk failed.
+                try:
+                    _finish_importer(importer)
+                except Exception:
+                    logger.exception("import job %s: end-of-import work failed after an error", job.pk)
+                raise
+            _finish_importer(importer)
     except Exception as exc:
         logger.exception("import job %s failed", job.pk)
         job.errors = run.error_count
@@ -354,6 +366,13 @@ def do_run_import(
     if status == JobStatus.SUCCEEDED and not job.dry_run:
         do_audit(job.created_by, AuditAction.CREATE, "import_job", job.pk, after=job.summary(), via="import")
     return job
+
+
+def _finish_importer(importer: Importer) -> None:
+    """The importer's end-of-run work (`Importer.finish`) for skip mode, in its own transaction."""
+    with transaction.atomic():
+        bulksql.relax_commit_durability()
+        importer.finish()
 
 
 def _finish(job: ImportJob, status: str, message: str) -> None:
@@ -386,6 +405,22 @@ def _typed(model: Any, values: dict[str, Any]) -> dict[str, Any]:
     return {name: model._meta.get_field(name).to_python(value) for name, value in values.items()}
 
 
+def _merged_away(customer_ids: set[int]) -> list[int]:
+    """Those of these customers that a standing merge absorbed into another record: reverting
+    their import now would act on the survivor (kehu.identity, when installed)."""
+    if not customer_ids or not apps.is_installed("kehu.identity"):
+        return []
+    MergeRecord = apps.get_model("identity", "MergeRecord")
+    found: set[int] = set()
+    for part in bulksql.batched(sorted(customer_ids), bulksql.IN_BATCH):
+        found.update(
+            MergeRecord.objects.filter(absorbed_id__in=part, undone_at__isnull=True).values_list(
+                "absorbed_id", flat=True
+            )
+        )
+    return sorted(found)
+
+
 @transaction.atomic
 def revert_import(job: ImportJob, actor: User | None = None) -> None:
     """Undo an import: delete what it created, restore what it changed to the recorded previous
@@ -416,6 +451,18 @@ def revert_import(job: ImportJob, actor: User | None = None) -> None:
             updated.setdefault(model, {})[object_id] = previous
     order_ids = created.get("commerce.order", []) + list(updated.get("commerce.order", {}))
     customers = set(Order.objects.filter(pk__in=order_ids).values_list("customer_id", flat=True).distinct())
+
+    touched = {*created.get("customers.customer", []), *updated.get("customers.customer", {})}
+    touched.update(identity["customer"] for identity in identities)
+    merged_away = _merged_away(touched)
+    if merged_away:
+        raise RevertRefused(
+            _(
+                "Cannot revert: customers this import wrote were merged into other records since "
+                "(ids %(ids)s). Undo those merges first."
+            )
+            % {"ids": ", ".join(str(pk) for pk in merged_away[:20])}
+        )
 
     # Orders first: they protect their customers.
     new_orders = created.get("commerce.order", [])
@@ -468,3 +515,51 @@ def revert_import(job: ImportJob, actor: User | None = None) -> None:
     job.status = JobStatus.REVERTED
     job.save(update_fields=["status"])
     do_audit(actor, AuditAction.DELETE, "import_job", job.pk, before=job.summary(), via="import")
+
+
+# --- Starting, cancelling and reverting from the web pages -----------------------------------
+
+
+def check_start_import(
+    actor: User,
+    kind: str,
+    path: Path,
+    *,
+    mode: str,
+    source: str,
+    mapping: dict[str, str],
+    dry_run: bool,
+    request: HttpRequest | None = None,
+) -> ImportJob:
+    """Create a job for an uploaded file and queue it for a background worker (after commit).
+    A real run is audited when it starts (who, from where, which file); the engine audits its
+    outcome. Raises UnusableInput when the file or the mapping no longer fits."""
+    with transaction.atomic():
+        job = check_create_job(actor, kind, path, mode=mode, source=source, mapping=mapping, dry_run=dry_run)
+        if not dry_run:
+            do_audit(
+                actor,
+                AuditAction.CREATE,
+                "import_job",
+                job.pk,
+                after={"kind": kind, "file": path.name, "mode": mode, "source": job.source, "status": "queued"},
+                request=request,
+                via="web",
+            )
+        enqueue_import(job)
+    return job
+
+
+def check_revert_import(actor: User, job: ImportJob) -> None:
+    """Revert a finished real run that wrote something; RevertRefused otherwise."""
+    from kehu.imports.queries import can_revert
+
+    with transaction.atomic():
+        # Locked so two people pressing Revert at once cannot both revert.
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if not can_revert(locked):
+            raise RevertRefused(
+                _("This import cannot be reverted: it wrote nothing, is still running or was reverted already.")
+            )
+        revert_import(locked, actor)
+    job.refresh_from_db()

@@ -13,7 +13,13 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from kehu.commerce.bulk_ingest import LineRow, OrderBatch, OrderRow, do_bulk_ingest_order_batch
+from kehu.commerce.bulk_ingest import (
+    LineRow,
+    OrderBatch,
+    OrderRow,
+    PendingPurchaseStats,
+    do_bulk_ingest_order_batch,
+)
 from kehu.commerce.models import Channel, OrderStatus, Product, ProductCategory, Region, Store
 from kehu.customers.bulk_upsert import Change, CustomerRow, do_bulk_upsert_customers, jsonable
 from kehu.customers.models import CustomerKind
@@ -185,6 +191,8 @@ class OrderImporter(Importer):
         self.channels = _by_code_or_name(list(Channel.objects.all()))
         self.stores = _by_code_or_name(list(Store.objects.all()))
         self.seen_orders: set[str] = set()
+        # Buyers' purchase figures are recomputed once at the end of the import (`finish`).
+        self.pending_purchases = PendingPurchaseStats()
 
     columnar = True
 
@@ -428,10 +436,15 @@ class OrderImporter(Importer):
     def write(self, records: OrderBatch | list[OrderRow]) -> ChunkResult:
         if isinstance(records, list):
             records = OrderBatch.from_rows(self.source, records, list(range(len(records))))
-        outcome = do_bulk_ingest_order_batch(records, settled=self.settled, ref_id=self.job.pk)
+        outcome = do_bulk_ingest_order_batch(
+            records, settled=self.settled, ref_id=self.job.pk, pending=self.pending_purchases
+        )
         return ChunkResult(
             created=outcome.created, updated=outcome.updated, unchanged=outcome.unchanged, changes=outcome.changes
         )
+
+    def finish(self) -> None:
+        self.pending_purchases.refresh()
 
 
 def _lookup_ids(column: Any, found: dict[str, Any]) -> Any:

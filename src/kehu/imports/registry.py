@@ -10,7 +10,7 @@ from __future__ import annotations
 import abc
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -90,12 +90,26 @@ class Importer(abc.ABC):
     def write(self, records: Any) -> ChunkResult:
         """Write validated records in bulk and say what was created, updated or unchanged."""
 
+    def finish(self) -> None:
+        """Called once after the last chunk was written (also after a cancel), in the same
+        transaction as an atomic run and in its own in skip mode: set-based work deferred to
+        the end of the import, e.g. buyers' purchase figures. Must be idempotent."""
+        return None
+
 
 _REGISTRY: dict[str, type[Importer]] = {}
+# Extensions adapt an importer class each time an import needs one (e.g. custom fields add
+# their columns); each takes (kind, class) and returns the class to use.
+_EXTENSIONS: list[Callable[[str, type[Importer]], type[Importer]]] = []
 
 
 def register_importer(kind: str, importer: type[Importer]) -> None:
     _REGISTRY[kind] = importer
+
+
+def register_importer_extension(extension: Callable[[str, type[Importer]], type[Importer]]) -> None:
+    if extension not in _EXTENSIONS:
+        _EXTENSIONS.append(extension)
 
 
 def _load_builtins() -> None:
@@ -109,12 +123,15 @@ def _load_builtins() -> None:
 def get_importer(kind: str) -> type[Importer]:
     _load_builtins()
     try:
-        return _REGISTRY[kind]
+        importer = _REGISTRY[kind]
     except KeyError:
         known = ", ".join(sorted(_REGISTRY))
         raise UnusableInput(
             _("Unknown import kind %(kind)s (known: %(known)s).") % {"kind": kind, "known": known}
         ) from None
+    for extend in _EXTENSIONS:
+        importer = extend(kind, importer)
+    return importer
 
 
 def importer_kinds() -> list[str]:

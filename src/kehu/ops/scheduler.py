@@ -34,12 +34,26 @@ def _reconcile_purchase_figures() -> object:
     return drift
 
 
+def _purge_expired_exports() -> object:
+    from kehu.exports.actions import do_purge_expired_exports
+
+    return do_purge_expired_exports()
+
+
+def _purge_old_uploads() -> object:
+    from kehu.imports.uploads import do_purge_old_uploads
+
+    return do_purge_old_uploads()
+
+
 def periodic_jobs() -> list[PeriodicJob]:
     """The schedule; each cron expression can be changed with an environment variable."""
     return [
         # 季度清理: rescore everyone at 02:00 on the first day of each quarter.
         PeriodicJob("scoring", os.environ.get("KEHU_SCORING_CRON", "0 2 1 1,4,7,10 *"), _quarterly_scoring),
         PeriodicJob("reconcile", os.environ.get("KEHU_RECONCILE_CRON", "30 3 * * *"), _reconcile_purchase_figures),
+        PeriodicJob("purge-exports", os.environ.get("KEHU_PURGE_EXPORTS_CRON", "15 * * * *"), _purge_expired_exports),
+        PeriodicJob("purge-uploads", os.environ.get("KEHU_PURGE_UPLOADS_CRON", "45 4 * * *"), _purge_old_uploads),
     ]
 
 

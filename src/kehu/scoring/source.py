@@ -74,7 +74,12 @@ def crm_transactions(con: Any) -> ir.Table:
 
 def crm_transactions_frame(chunk_size: int = 200_000) -> pd.DataFrame:
     """The same rows as `crm_transactions`, read through Django's connection in chunks; used when
-    the database cannot be reached by Ibis (an in-memory SQLite) or DuckDB is asked for."""
+    the database cannot be reached by Ibis (an in-memory SQLite) or DuckDB is asked for. On
+    PostgreSQL the rows are streamed with `COPY … TO` instead (see `crm_transactions_copy`)."""
+    if connection.vendor == "postgresql":
+        frame = crm_transactions_copy().to_pandas()
+        frame["date"] = pd.to_datetime(frame["date"])
+        return frame
     offset = dt.timedelta(hours=local_utc_offset_hours())
     frames = []
     rows = (
@@ -95,3 +100,55 @@ def crm_transactions_frame(chunk_size: int = 200_000) -> pd.DataFrame:
     frame = pd.concat(frames, ignore_index=True)
     frame["date"] = pd.to_datetime(frame["date"])
     return frame
+
+
+def crm_transactions_embedded() -> ir.Table | pd.DataFrame:
+    """The CRM's transactions for embedded DuckDB: on PostgreSQL an Arrow table streamed by
+    `COPY` (wrapped for Ibis without a pandas copy), elsewhere `crm_transactions_frame`."""
+    if connection.vendor == "postgresql":
+        return ibis.memtable(crm_transactions_copy())
+    return crm_transactions_frame()
+
+
+def crm_transactions_copy() -> Any:
+    """The same rows as `crm_transactions` as an Arrow table, streamed out of PostgreSQL with one
+    `COPY (query) TO STDOUT` and parsed by Arrow's multi-threaded CSV reader: the fastest way to
+    move ten million orders into embedded DuckDB (an order of magnitude faster than fetching rows).
+    The local day travels as a day number and the amount in PostgreSQL's shortest exact float form,
+    so the values are the ones `crm_transactions` reads."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    table = connection.ops.quote_name(Order._meta.db_table)
+    statuses = ", ".join(f"'{status}'" for status in PURCHASE_STATUSES)  # fixed enum values
+    zone = ZoneInfo(settings.TIME_ZONE).key.replace("'", "")
+    sql = (
+        f"SELECT customer_id, CAST(ordered_at AT TIME ZONE '{zone}' AS DATE) - DATE '1970-01-01', "
+        f"CAST(paid_amount - refunded_amount AS DOUBLE PRECISION) FROM {table} WHERE status IN ({statuses})"
+    )
+    buffer = io.BytesIO()
+    with connection.cursor() as cursor:
+        raw: Any = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
+        with raw.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
+            for block in copy:
+                buffer.write(block)
+    names = ["customer_id", "day", "amount"]
+    types = {"customer_id": pa.int64(), "day": pa.int32(), "amount": pa.float64()}
+    if buffer.tell() == 0:
+        parsed = pa.table({n: pa.array([], type=t) for n, t in types.items()})
+    else:
+        buffer.seek(0)
+        parsed = pacsv.read_csv(
+            buffer,
+            read_options=pacsv.ReadOptions(column_names=names, block_size=16 << 20),
+            convert_options=pacsv.ConvertOptions(column_types=types),
+        )
+    return pa.table(
+        {
+            "customer_id": parsed.column("customer_id"),
+            "date": parsed.column("day").cast(pa.date32()),
+            "amount": parsed.column("amount"),
+        }
+    )

@@ -48,6 +48,7 @@ INTERACTION_ICONS = {
     "message": ("message-circle", "blue"),
     "note": ("notes", "yellow"),
     "registration": ("user-plus", "teal"),
+    "merge": ("git-merge", "indigo"),
 }
 
 IDENTITY_ICONS = {

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SalesConfig(AppConfig):
+    name = "kehu.sales"
+    verbose_name = "Sales figures and targets"

@@ -1,0 +1,274 @@
+"""Set-based write-back of a scoring run: the scores go into a temporary staging table in one
+bulk load (`COPY … FROM STDIN` of an Arrow-written CSV on PostgreSQL, `executemany` on SQLite),
+then one `INSERT … SELECT … ON CONFLICT DO UPDATE` replaces the customers' current scores and one
+`INSERT … SELECT` writes the run's grade snapshots. Reads of earlier snapshots use `COPY … TO`.
+
+The values stored are exactly those the ORM would store for the same scores (same rounding of
+money, same JSON text, same handling of missing values); `tests/scoring/test_writeback.py` holds
+both paths to that."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from django.db import connection
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+# The money columns hold 14 digits; a model estimate beyond that (a degenerate fit on little
+# data) is no estimate at all, so it is stored as unknown rather than failing the whole run.
+MAX_MONEY = 999_999_999_999.99
+
+SCORE_STAGE = "kehu_score_stage"
+WARNING_STAGE = "kehu_warning_stage"
+
+# (column, PostgreSQL type, SQLite type) of the staged scores, in CustomerScore's column names.
+SCORE_STAGE_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("customer_id", "bigint", "INTEGER"),
+    ("recency_days", "integer", "INTEGER"),
+    ("frequency", "integer", "INTEGER"),
+    ("monetary", "numeric(14, 2)", "TEXT"),
+    ("r_grade", "text", "TEXT"),
+    ("f_grade", "text", "TEXT"),
+    ("m_grade", "text", "TEXT"),
+    ("rfm_class", "text", "TEXT"),
+    ("tier", "text", "TEXT"),
+    ("segment", "text", "TEXT"),
+    ("lifecycle_stage", "text", "TEXT"),
+    ("p_alive", "double precision", "REAL"),
+    ("expected_purchases_90d", "double precision", "REAL"),
+    ("expected_purchases_365d", "double precision", "REAL"),
+    ("clv_365d", "numeric(14, 2)", "TEXT"),
+    ("churn_probability", "double precision", "REAL"),
+    ("churn_reasons", "jsonb", "TEXT"),
+)
+MONEY_COLUMNS = ("monetary", "clv_365d")
+TEXT_COLUMNS = ("r_grade", "f_grade", "m_grade", "rfm_class", "tier", "segment", "lifecycle_stage")
+FLOAT_COLUMNS = ("p_alive", "expected_purchases_90d", "expected_purchases_365d", "churn_probability")
+SNAPSHOT_COLUMNS = ("r_grade", "f_grade", "m_grade", "tier", "lifecycle_stage", "churn_probability")
+
+
+def is_postgres() -> bool:
+    return bool(connection.vendor == "postgresql")
+
+
+def q(name: str) -> str:
+    return str(connection.ops.quote_name(name))
+
+
+# --- values -------------------------------------------------------------------------------------
+
+
+def money_text(value: Any) -> str | None:
+    """A money value as the ORM stores it: rounded to cents the way Python's `round` does (exactly,
+    ties to even), or None when it is missing, infinite or too large for the column."""
+    if value is None:
+        return None
+    number = float(value)
+    if not math.isfinite(number) or abs(number) > MAX_MONEY:
+        return None
+    return str(Decimal(str(round(number, 2))))
+
+
+def money_cents(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cents and a missing-mask for a float column, vectorised and equal to `money_text`: NumPy's
+    `rint(x * 100)` is exact except within rounding error of a half cent, and those few values are
+    rounded by Python's `round` instead."""
+    v = np.asarray(values, dtype=float)
+    missing = ~np.isfinite(v) | (np.abs(v) > MAX_MONEY)
+    safe = np.where(missing, 0.0, v)
+    scaled = safe * 100.0
+    cents = np.rint(scaled)
+    distance = np.abs(np.abs(scaled - np.trunc(scaled)) - 0.5)
+    near_half = ~missing & (distance <= 1e-7 + np.abs(scaled) * 1e-14)
+    for i in np.flatnonzero(near_half):
+        cents[i] = round(Decimal(str(round(float(v[i]), 2))) * 100)
+    return cents.astype(np.int64), missing
+
+
+def reasons_list(value: Any) -> list[str]:
+    """The engine's "a; b; c" reasons (or a list) as the list stored in the JSON column."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or (not isinstance(value, list) and not value):
+        return []
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [part.strip() for part in str(value).split(";") if part.strip()]
+
+
+def _text_column(scores: pd.DataFrame, name: str) -> list[str]:
+    if name not in scores.columns:
+        return [""] * len(scores)
+    series = scores[name]
+    return ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in series.tolist()]
+
+
+def _float_column(scores: pd.DataFrame, name: str) -> np.ndarray:
+    return scores[name].to_numpy(dtype=float, na_value=np.nan)
+
+
+def _reasons_json(scores: pd.DataFrame) -> list[str]:
+    # Most customers have no reasons: their "[]" is shared rather than dumped a million times.
+    return [json.dumps(r) if r else "[]" for r in map(reasons_list, scores["churn_reasons"].tolist())]
+
+
+# --- staging ------------------------------------------------------------------------------------
+
+
+def _create_stage(cursor: Any, name: str, columns: Sequence[tuple[str, str, str]]) -> None:
+    pg = is_postgres()
+    cursor.execute(f"DROP TABLE IF EXISTS {name}")
+    cols = ", ".join(f"{q(c)} {pg_type if pg else lite_type}" for c, pg_type, lite_type in columns)
+    cursor.execute(f"CREATE TEMP TABLE {name} ({cols})")
+
+
+def _copy_arrow(cursor: Any, name: str, table: pa.Table) -> None:
+    import pyarrow.csv as pacsv
+
+    buffer = io.BytesIO()
+    # Strings are always quoted and NULLs are bare empty fields, which is how PostgreSQL's CSV
+    # format tells an empty string from NULL; doubles are written in their shortest exact form.
+    pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    cols = ", ".join(q(c) for c in table.column_names)
+    raw: Any = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
+    with raw.copy(f"COPY {name} ({cols}) FROM STDIN (FORMAT csv)") as copy:
+        view = buffer.getbuffer()
+        step = 8 * 1024 * 1024
+        for start in range(0, len(view), step):
+            copy.write(view[start : start + step])
+    cursor.execute(f"ANALYZE {name}")
+
+
+def _executemany(cursor: Any, name: str, columns: Sequence[str], rows: Any) -> None:
+    cols = ", ".join(q(c) for c in columns)
+    marks = ", ".join("?" for _ in columns)
+    # Straight to sqlite3: Django's wrapper would rewrite every row's placeholders.
+    cursor.cursor.executemany(f"INSERT INTO {name} ({cols}) VALUES ({marks})", rows)
+
+
+def stage_scores(cursor: Any, scores: pd.DataFrame) -> int:
+    """Load the scores into the temporary table `SCORE_STAGE`; returns the number of rows."""
+    _create_stage(cursor, SCORE_STAGE, SCORE_STAGE_COLUMNS)
+    n = len(scores)
+    if n == 0:
+        return 0
+    names = [c for c, _, _ in SCORE_STAGE_COLUMNS]
+    ints = {
+        "customer_id": scores["customer_id"].to_numpy(dtype=np.int64),
+        "recency_days": scores["recency_days"].to_numpy(dtype=np.int64),
+        "frequency": scores["frequency"].to_numpy(dtype=np.int64),
+    }
+    texts = {c: _text_column(scores, c) for c in TEXT_COLUMNS}
+    floats = {c: _float_column(scores, c) for c in FLOAT_COLUMNS}
+    reasons = _reasons_json(scores)
+    if is_postgres():
+        import pyarrow as pa
+
+        from kehu.demo.bulk import money
+
+        arrays: dict[str, pa.Array] = {c: pa.array(v, type=pa.int64()) for c, v in ints.items()}
+        for c in MONEY_COLUMNS:
+            cents, missing = money_cents(_float_column(scores, c))
+            if c == "monetary":  # the spend is never unknown: a missing one is stored as 0
+                cents, missing = np.where(missing, 0, cents), np.zeros(n, dtype=bool)
+            arr = money(cents)
+            arrays[c] = _with_nulls(arr, missing) if missing.any() else arr
+        arrays.update({c: pa.array(v, type=pa.string()) for c, v in texts.items()})
+        arrays.update({c: pa.array(v, type=pa.float64(), from_pandas=True) for c, v in floats.items()})
+        arrays["churn_reasons"] = pa.array(reasons, type=pa.string())
+        _copy_arrow(cursor, SCORE_STAGE, pa.Table.from_arrays([arrays[c] for c in names], names=names))
+    else:
+        columns: dict[str, list[Any]] = {c: v.tolist() for c, v in ints.items()}
+        columns["monetary"] = [money_text(v) or "0" for v in _float_column(scores, "monetary").tolist()]
+        columns["clv_365d"] = [money_text(v) for v in _float_column(scores, "clv_365d").tolist()]
+        columns.update(texts)
+        columns.update({c: [None if math.isnan(x) else x for x in v.tolist()] for c, v in floats.items()})
+        columns["churn_reasons"] = reasons
+        _executemany(cursor, SCORE_STAGE, names, zip(*(columns[c] for c in names), strict=True))
+    return n
+
+
+def _with_nulls(arr: pa.Array, missing: np.ndarray) -> pa.Array:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pc.if_else(pa.array(missing), pa.scalar(None, type=arr.type), arr)
+
+
+def stage_warnings(
+    cursor: Any, customer_ids: list[int], codes: list[str], reasons: list[str], teams: list[str]
+) -> None:
+    columns = (
+        ("customer_id", "bigint", "INTEGER"),
+        ("code", "text", "TEXT"),
+        ("reason", "text", "TEXT"),
+        ("team", "text", "TEXT"),
+    )
+    _create_stage(cursor, WARNING_STAGE, columns)
+    if not customer_ids:
+        return
+    names = [c for c, _, _ in columns]
+    if is_postgres():
+        import pyarrow as pa
+
+        table = pa.Table.from_arrays(
+            [
+                pa.array(customer_ids, type=pa.int64()),
+                pa.array(codes, type=pa.string()),
+                pa.array(reasons, type=pa.string()),
+                pa.array(teams, type=pa.string()),
+            ],
+            names=names,
+        )
+        _copy_arrow(cursor, WARNING_STAGE, table)
+    else:
+        _executemany(cursor, WARNING_STAGE, names, zip(customer_ids, codes, reasons, teams, strict=True))
+
+
+def drop_stage(cursor: Any, name: str) -> None:
+    cursor.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+# --- reads --------------------------------------------------------------------------------------
+
+
+def read_rows(sql: str, params: Sequence[Any], columns: Sequence[str], int_columns: Sequence[str] = ()) -> pd.DataFrame:
+    """The rows of a query (integer and text columns only) as a DataFrame, the same on both
+    databases: PostgreSQL streams them with `COPY (query) TO STDOUT`, parsed by Arrow; SQLite
+    fetches them and pandas infers the same dtypes."""
+    import pandas as pd
+
+    with connection.cursor() as cursor:
+        if not is_postgres():
+            cursor.execute(sql, params)
+            return pd.DataFrame.from_records(cursor.fetchall(), columns=list(columns))
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        raw: Any = cursor.cursor
+        buffer = io.BytesIO()
+        with raw.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv, FORCE_QUOTE *)", params) as copy:
+            for block in copy:
+                buffer.write(block)
+    if buffer.tell() == 0:
+        return pd.DataFrame.from_records([], columns=list(columns))
+    buffer.seek(0)
+    table = pacsv.read_csv(
+        buffer,
+        read_options=pacsv.ReadOptions(column_names=list(columns)),
+        # Quoted fields are values (an empty string stays ""); only bare empty fields are NULL.
+        convert_options=pacsv.ConvertOptions(
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            column_types={c: pa.int64() if c in int_columns else pa.string() for c in columns},
+        ),
+    )
+    frame: pd.DataFrame = table.to_pandas()
+    return frame

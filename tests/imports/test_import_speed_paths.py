@@ -1,0 +1,165 @@
+"""The import's fast paths give the same data as the plain ones (ADR 0201): foreign keys checked
+once per distinct parent instead of by row triggers (PostgreSQL), and buyers' purchase figures
+recomputed once at the end of an import instead of after every chunk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test import override_settings
+
+from kehu.commerce.models import Order, OrderLine
+from kehu.customers.actions import purchase_stats_drift
+from kehu.customers.models import Customer, CustomerIdentity, Interaction
+from kehu.imports import bulksql
+from kehu.imports.actions import check_create_job, do_request_cancel, do_run_import, revert_import
+from kehu.imports.importers import OrderImporter
+from kehu.imports.models import JobStatus
+from tests.factories import make_customer
+from tests.imports.conftest import run, write_csv
+from tests.imports.test_order_import import order_rows
+
+postgres_only = pytest.mark.skipif("connection.vendor != 'postgresql'")
+
+
+def messy_rows() -> list[list[str]]:
+    """Valid orders, buyers written in several phone spellings, a stored customer, store orders,
+    a bad channel, a bad quantity, a split order and a repeated order number."""
+    rows = order_rows(12)
+    rows += [
+        ["M1", "2025-03-01 09:30", "store", "sh-01", "老客", "+86 138-0013-8000", "M-COAT-01", "1", "1299", ""],
+        ["M1", "2025-03-01 09:30", "store", "sh-01", "", "", "S-SNEAK-01", "2", "499", ""],
+        ["M2", "2025年3月2日", "官网商城", "", "老客", "8613800138000", "SKU-NONE", "1", "10", "10"],
+        ["M3", "2025-03-03", "tmall", "", "坏渠道", "13700137000", "M-SHIRT-01", "1", "1", ""],
+        ["M4", "2025-03-04", "web", "", "坏数量", "13700137001", "M-SHIRT-01", "-1", "1", ""],
+        ["M5", "2025-03-05", "app", "bj-01", "新客", "13700137002", "M-SHIRT-01", "1", "1", ""],
+        ["M1", "2025-03-01 09:30", "store", "sh-01", "老客", "13800138000", "M-COAT-01", "1", "1299", ""],
+    ]
+    return rows
+
+
+def state() -> tuple[Any, ...]:
+    """The imported data by natural keys (ids and timestamps differ between runs)."""
+    phone = dict(CustomerIdentity.objects.filter(kind="phone").values_list("customer_id", "value"))
+    return (
+        sorted(
+            (
+                o.source_id,
+                phone.get(o.customer_id),
+                o.channel.code,
+                o.store.code if o.store else "",
+                o.status,
+                o.ordered_at.isoformat(),
+                o.total_amount,
+                o.paid_amount,
+            )
+            for o in Order.objects.select_related("channel", "store")
+        ),
+        sorted(
+            OrderLine.objects.values_list(
+                "order__source_id", "line_no", "sku", "product__sku", "quantity", "unit_price", "amount"
+            )
+        ),
+        sorted(
+            (c.name, phone.get(c.pk), c.order_count, c.total_spent, c.first_order_at, c.last_order_at)
+            for c in Customer.objects.all()
+        ),
+        sorted(CustomerIdentity.objects.values_list("kind", "value")),
+        sorted(Interaction.objects.values_list("kind", "title")),
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("mode", ["skip", "atomic"])
+def test_it_writes_the_same_data_with_set_based_key_checks_as_with_triggers(ref, files, mode):
+    make_customer(name="老客", phone="+8613800138000")
+    path = write_csv(files / "messy.csv", messy_rows())
+    with override_settings(IMPORT_SET_BASED_KEY_CHECKS=False):
+        plain = run("orders", path, source="shop", chunk_rows=5, mode=mode)
+    plain_state = state()
+    if mode == "skip":
+        revert_import(plain)
+    fast = run("orders", path, source="shop", chunk_rows=5, mode=mode)
+    assert (fast.summary(), fast.error_report) == (plain.summary(), plain.error_report)
+    assert state() == plain_state
+    assert purchase_stats_drift() == 0
+    if mode == "skip":
+        assert Order.objects.count() == 15  # 12 + M1, M2 (an unknown SKU is kept as text), M5
+    else:
+        assert fast.status == JobStatus.FAILED and Order.objects.count() == 0
+
+
+@pytest.mark.django_db
+@postgres_only
+def test_it_refuses_a_reference_to_a_missing_parent_before_writing(ref):
+    customer = make_customer(name="甲", phone="13800138000")
+    missing = {Customer: [customer.pk, customer.pk + 10_000]}
+    with pytest.raises(IntegrityError), transaction.atomic(), bulksql.foreign_keys_checked_set_based(missing):
+        pytest.fail("the block must not run")
+    with transaction.atomic():
+        with bulksql.foreign_keys_checked_set_based({Customer: [customer.pk, None]}) as set_based:
+            assert set_based is True
+            with connection.cursor() as cursor:
+                cursor.execute("SHOW session_replication_role")
+                assert cursor.fetchone()[0] == "replica"
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW session_replication_role")
+            assert cursor.fetchone()[0] == "origin"
+
+
+@pytest.mark.django_db
+def test_it_leaves_key_checks_to_the_database_when_not_allowed(ref):
+    off = override_settings(IMPORT_SET_BASED_KEY_CHECKS=False)
+    with off, transaction.atomic(), bulksql.foreign_keys_checked_set_based({Customer: [123456789]}) as set_based:
+        assert set_based is False
+    with transaction.atomic(), bulksql.foreign_keys_checked_set_based({}) as set_based:
+        assert set_based is (connection.vendor == "postgresql")  # the test role is a superuser
+
+
+@pytest.mark.django_db
+def test_a_rerun_repairs_purchase_figures_left_behind_by_a_killed_import(ref, files, monkeypatch):
+    path = write_csv(files / "o.csv", order_rows(20))
+    with monkeypatch.context() as patched:
+        # Killed after the chunks committed, before the end-of-import recompute.
+        patched.setattr(OrderImporter, "finish", lambda self: None)
+        first = run("orders", path, source="shop", chunk_rows=7)
+    assert first.created == 20
+    assert purchase_stats_drift() > 0
+    again = run("orders", path, source="shop", chunk_rows=7)
+    assert again.summary() == {"created": 0, "updated": 0, "unchanged": 20, "errors": 0}
+    assert purchase_stats_drift() == 0
+
+
+@pytest.mark.django_db
+def test_a_cancelled_import_leaves_right_figures_for_the_chunks_it_committed(ref, files):
+    path = write_csv(files / "o.csv", order_rows(30))
+    job = check_create_job(None, "orders", path, source="shop")
+    do_run_import(job, chunk_rows=10, progress=lambda n: do_request_cancel(job))
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLED
+    assert 0 < Order.objects.count() < 30
+    assert purchase_stats_drift() == 0
+
+
+@pytest.mark.django_db
+def test_figures_stay_right_when_a_chunk_fails_in_skip_mode(ref, files, monkeypatch):
+    from kehu.commerce import bulk_ingest
+
+    path = write_csv(files / "o.csv", order_rows(30))
+    real = bulk_ingest._insert_new_orders
+    calls = {"n": 0}
+
+    def failing_second_chunk(*args: Any, **kwargs: Any) -> int:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("disk full")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bulk_ingest, "_insert_new_orders", failing_second_chunk)
+    job = check_create_job(None, "orders", path, source="shop")
+    with pytest.raises(RuntimeError):
+        do_run_import(job, chunk_rows=10)
+    assert 0 < Order.objects.count() < 30
+    assert purchase_stats_drift() == 0
