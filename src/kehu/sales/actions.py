@@ -73,6 +73,19 @@ class GridError(ValueError):
     """The request as a whole is malformed (not one cell's fault)."""
 
 
+def _conflict(cell: Any, before: Any) -> CellError | None:
+    """The error for a cell someone else saved since this grid was opened (optimistic check)."""
+    if cell.was_given and cell.was != before:
+        return CellError(
+            cell.row,
+            cell.col,
+            cell.field,
+            _("Changed by someone else since you opened the grid (now %(value)s). Reload to see it.")
+            % {"value": show(before) or "—"},
+        )
+    return None
+
+
 def _as_id(value: object) -> int | None:
     if isinstance(value, bool):
         return None
@@ -183,16 +196,9 @@ def do_save_store_sales(
             if before == cell.value:
                 result.unchanged += 1
                 continue
-            if cell.was_given and cell.was != before:
-                result.errors.append(
-                    CellError(
-                        cell.row,
-                        cell.col,
-                        cell.field,
-                        _("Changed by someone else since you opened the grid (now %(value)s). Reload to see it.")
-                        % {"value": show(before) or "—"},
-                    )
-                )
+            conflict = _conflict(cell, before)
+            if conflict is not None:
+                result.errors.append(conflict)
                 continue
             current[cell.field] = cell.value
             changes.append(
@@ -289,16 +295,9 @@ def do_save_targets(
             if before == cell.value:
                 result.unchanged += 1
                 continue
-            if cell.was_given and cell.was != before:
-                result.errors.append(
-                    CellError(
-                        cell.row,
-                        cell.col,
-                        cell.field,
-                        _("Changed by someone else since you opened the grid (now %(value)s). Reload to see it.")
-                        % {"value": show(before) or "—"},
-                    )
-                )
+            conflict = _conflict(cell, before)
+            if conflict is not None:
+                result.errors.append(conflict)
                 continue
             month = dt.date(year, cell.col, 1)
             if cell.value is None:

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
+from kehu.analytics.lifecycle import STAGES
+from kehu.analytics.scoring import SCORE_COLUMNS
 from kehu.privacy.actions import do_audit
 from kehu.scoring.actions import do_raise_grade_warnings, do_write_scores
 from kehu.scoring.models import RunStatus, ScoringRun, Tier
@@ -22,26 +24,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# The columns `kehu analytics score` writes (kehu.analytics.scoring.SCORE_COLUMNS); `segment` is optional.
-REQUIRED_COLUMNS = (
-    "customer_id",
-    "recency_days",
-    "frequency",
-    "monetary",
-    "r_grade",
-    "f_grade",
-    "m_grade",
-    "rfm_class",
-    "tier",
-    "lifecycle_stage",
-    "p_alive",
-    "expected_purchases_90d",
-    "expected_purchases_365d",
-    "clv_365d",
-    "churn_probability",
-    "churn_reasons",
-)
-LIFECYCLE_STAGES = ("prospect", "new", "development", "stability", "decline", "churned")
+# The columns `kehu analytics score` writes; `segment` is optional.
+REQUIRED_COLUMNS = tuple(SCORE_COLUMNS)
+LIFECYCLE_STAGES = STAGES
 TEXT_LIMITS = {"r_grade": 2, "f_grade": 2, "m_grade": 2, "rfm_class": 6, "segment": 40}
 
 
