@@ -365,6 +365,10 @@ def do_run_import(
     _finish(job, status, message)
     if status == JobStatus.SUCCEEDED and not job.dry_run:
         do_audit(job.created_by, AuditAction.CREATE, "import_job", job.pk, after=job.summary(), via="import")
+    if status in (JobStatus.SUCCEEDED, JobStatus.CANCELLED) and not job.dry_run and (job.created or job.updated):
+        from kehu.imports.signals import import_finished
+
+        import_finished.send(sender=ImportJob, job=job)
     return job
 
 
