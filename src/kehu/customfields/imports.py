@@ -17,13 +17,14 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
 
+from kehu.customers.bulk_upsert import Change
 from kehu.customfields.models import FieldDefinition
 from kehu.customfields.queries import active_fields
 from kehu.customfields.registry import entity_for_import
 from kehu.customfields.values import Unset, coerce_value
 from kehu.imports import bulksql
 from kehu.imports.cleansing import fold
-from kehu.imports.registry import Field, Importer, MappedRow, RowError
+from kehu.imports.registry import CUSTOM_VALUES_PREFIX, Field, Importer, MappedRow, RowError
 
 PREFIX = "custom."
 
@@ -143,28 +144,38 @@ class CustomFieldsImport(Importer):
         if self.custom_pending:
             writer = _WRITERS[self.custom_entity]
             ids = writer.record_ids(self, records, self.custom_pending)
-            _merge(writer.model(), ids, self.custom_pending)
+            model = writer.model()
+            previous = _merge(model, ids, self.custom_pending)
+            # History for revert: each changed record's values before this chunk.
+            result.changes.extend(
+                Change(CUSTOM_VALUES_PREFIX + model._meta.label_lower, pk, False, {"custom": stored})
+                for pk, stored in previous
+            )
             self.custom_pending = {}
         return result
 
 
-def _merge(model: Any, ids: dict[Any, int], pending: dict[Any, dict[str, Any]]) -> None:
-    """Merge each record's new values into its stored `custom` (later rows of a chunk win)."""
+def _merge(model: Any, ids: dict[Any, int], pending: dict[Any, dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    """Merge each record's new values into its stored `custom` (later rows of a chunk win);
+    returns (id, stored values before) of the records that changed."""
     wanted: dict[int, dict[str, Any]] = {}
     for key, values in pending.items():
         pk = ids.get(key)
         if pk is not None:
             wanted.setdefault(pk, {}).update(values)
     if not wanted:
-        return
+        return []
     rows = []
+    before = []
     pks = list(wanted)
     for part in bulksql.batched(pks, bulksql.IN_BATCH):
         for pk, stored in model.objects.filter(pk__in=part).values_list("pk", "custom"):
             merged = {**(stored or {}), **wanted[pk]}
             if merged != stored:
                 rows.append((pk, merged))
+                before.append((pk, stored or {}))
     bulksql.update_by_id(model, ["custom"], rows)
+    return before
 
 
 class _CustomerWriter:

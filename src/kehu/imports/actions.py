@@ -27,7 +27,15 @@ from kehu.imports import bulksql
 from kehu.imports.columns import ColumnChunk
 from kehu.imports.models import ImportedRecord, ImportJob, ImportMode, JobStatus, SavedMapping
 from kehu.imports.readers import ColumnBatch, Row, UnusableInput, count_rows, open_table
-from kehu.imports.registry import ChunkResult, Importer, MappedRow, RowError, get_importer, resolve_mapping
+from kehu.imports.registry import (
+    CUSTOM_VALUES_PREFIX,
+    ChunkResult,
+    Importer,
+    MappedRow,
+    RowError,
+    get_importer,
+    resolve_mapping,
+)
 from kehu.privacy.actions import do_audit
 from kehu.privacy.models import AuditAction
 
@@ -440,13 +448,21 @@ def revert_import(job: ImportJob, actor: User | None = None) -> None:
     created: dict[str, list[int]] = {}
     updated: dict[str, dict[int, dict[str, Any]]] = {}
     identities: list[dict[str, Any]] = []
+    # Custom-field values the import changed ("custom:<model>"): the earliest record per row is
+    # the value before the import (kehu.customfields).
+    custom_values: dict[str, dict[int, dict[str, Any]]] = {}
     for model, object_id, was_created, previous in (
         ImportedRecord.objects.filter(job=job)
+        .order_by("pk")
         .values_list("model", "object_id", "created", "previous")
         .iterator(chunk_size=10_000)
     ):
         if model == "customers.customeridentity":
             identities.append(previous)
+        elif model.startswith(CUSTOM_VALUES_PREFIX):
+            custom_values.setdefault(model.removeprefix(CUSTOM_VALUES_PREFIX), {}).setdefault(
+                object_id, previous["custom"]
+            )
         elif was_created and object_id is None:
             created.setdefault(model, []).extend(expand_ranges(previous["ids"]))
         elif was_created:
@@ -505,6 +521,9 @@ def revert_import(job: ImportJob, actor: User | None = None) -> None:
         raise RevertRefused(
             _("Cannot revert: later records depend on rows this import created (%(error)s).") % {"error": exc.args[0]}
         ) from exc
+    for model_label, values in custom_values.items():
+        # Rows this import created were deleted above; the update skips them.
+        bulksql.update_by_id(apps.get_model(model_label), ["custom"], list(values.items()))
     for model_label, changed in updated.items():
         if model_label == "commerce.order" or not changed:
             continue

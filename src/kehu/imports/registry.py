@@ -47,6 +47,11 @@ class MappedRow:
     cells: dict[str, str]
 
 
+# History label of a JSON `custom` column an import changed: "custom:<app.model>", previous
+# value {"custom": {...}}; `revert_import` restores it (kehu.customfields writes these).
+CUSTOM_VALUES_PREFIX = "custom:"
+
+
 @dataclass
 class ChunkResult:
     created: int = 0
