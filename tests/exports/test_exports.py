@@ -342,3 +342,20 @@ def test_it_carries_custom_field_filters_into_the_export_and_the_audit(client_fo
     assert [r[1] for r in rows[1:]] == ["金卡"]
     event = AuditEvent.objects.get(action=AuditAction.EXPORT)
     assert event.after["filters"]["custom"] == {"cf_vip_level": ["gold"]}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ["analyst", "admin"])
+def test_it_exports_custom_fields_masking_personal_ones_as_on_the_page(
+    client_for: Any, role: str, shanghai_customer: Customer
+) -> None:
+    from tests.customfields.conftest import define
+
+    define(key="group", type="text", label_zh="微信群", label_en="WeChat group")
+    define(key="id_card", type="text", label_zh="证件号", label_en="ID card", is_personal=True)
+    Customer.objects.filter(pk=shanghai_customer.pk).update(custom={"group": "=HYPERLINK(1)", "id_card": "310101"})
+    rows = csv_rows(export(client_for(role), **({"unmasked": "1"} if role == "admin" else {})))
+    header, row = rows[0], rows[1]
+    assert header[-2:] == ["WeChat group", "ID card"]
+    assert row[header.index("WeChat group")] == "'=HYPERLINK(1)"  # formula neutralised
+    assert row[header.index("ID card")] == ("310101" if role == "admin" else "****")

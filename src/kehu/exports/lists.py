@@ -74,7 +74,14 @@ class _Identity(NamedTuple):
 
 
 def customer_fetch(queryset: QuerySet[Customer]) -> QuerySet[Any]:
-    return queryset.values_list(*CUSTOMER_FIELDS)
+    return queryset.values_list(*CUSTOMER_FIELDS, "custom")
+
+
+def customer_custom_headers() -> list[str]:
+    """The active custom fields of customers, in their settings order (kehu.customfields)."""
+    from kehu.customfields.queries import active_fields
+
+    return [str(d.label) for d in active_fields("customer")]
 
 
 def customer_rows(batch: list[tuple[Any, ...]], unmasked: bool) -> list[list[Any]]:
@@ -92,6 +99,10 @@ def customer_rows(batch: list[tuple[Any, ...]], unmasked: bool) -> list[list[Any
     )
     for customer_id, kind, value in identities:
         contacts.setdefault((customer_id, kind), identity_display(_Identity(kind, value), unmasked=unmasked))  # type: ignore[arg-type]
+    from kehu.customfields.forms import display_rows
+    from kehu.customfields.queries import active_fields
+
+    definitions = active_fields("customer")
     kinds = dict(CustomerKind.choices)
     return [
         [
@@ -106,8 +117,10 @@ def customer_rows(batch: list[tuple[Any, ...]], unmasked: bool) -> list[list[Any
             first_order_at,
             last_order_at,
             created_at,
+            # Custom fields as shown on the page: personal ones masked unless unmasked.
+            *(cell["value"] for cell in display_rows(definitions, custom or {}, unmasked=unmasked)),
         ]
-        for pk, name, kind, store, order_count, total_spent, first_order_at, last_order_at, created_at in batch
+        for pk, name, kind, store, order_count, total_spent, first_order_at, last_order_at, created_at, custom in batch
     ]
 
 
@@ -134,6 +147,7 @@ CUSTOMERS = register(
         rows_of=customer_rows,
         describe_filters=customer_filters,
         page_url_name="customer-list",
+        extra_headers=customer_custom_headers,
     )
 )
 

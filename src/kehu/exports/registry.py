@@ -47,9 +47,13 @@ class ExportList:
     # Where the list's page lives (URL name), for "back" links.
     page_url_name: str = ""
     chunk_size: int = 2000
+    # Headers of columns known only at export time (e.g. admin-defined custom fields), after
+    # `columns`; `rows_of` appends their values in the same order.
+    extra_headers: Callable[[], list[str]] | None = None
 
     def headers(self) -> list[str]:
-        return [str(c.header) for c in self.columns]
+        extra = self.extra_headers() if self.extra_headers else []
+        return [*(str(c.header) for c in self.columns), *extra]
 
     def rows(self, queryset: QuerySet[Any], *, unmasked: bool) -> Iterator[list[Any]]:
         """Every row, streamed: the database cursor is read in chunks, never all at once."""
