@@ -121,7 +121,7 @@ def test_it_tells_a_caller_who_they_are(users):
     assert response.json() == {
         "username": "service",
         "role": "service",
-        "capabilities": ["customers.edit", "customers.unmask", "customers.view", "orders.view"],
+        "capabilities": ["customers.edit", "customers.merge", "customers.unmask", "customers.view", "orders.view"],
         "scopes": ["customers:read", "orders:read"],
     }
 

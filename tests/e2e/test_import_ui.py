@@ -38,7 +38,8 @@ def test_it_imports_and_reverts_a_customer_file_in_the_browser(
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server.url}/")
 
-    page.click("a.nav-link[href='/imports/']")
+    page.click("a.nav-link.dropdown-toggle:has(.ti-database-import)")  # the data-entry menu
+    page.click("a.dropdown-item[href='/imports/']")
     page.click("[data-testid=new-import]")
     page.select_option("select[name=kind]", "customers")
     page.set_input_files("input[name=file]", str(source))

@@ -54,35 +54,53 @@ class CustomerScore(models.Model):
     customer = models.OneToOneField(
         "customers.Customer", primary_key=True, on_delete=models.CASCADE, related_name="score"
     )
-    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="+")
+    # Rewritten for every customer by each run, so every index and database-checked key costs a
+    # million operations per run: the run is always created before its scores (no constraint
+    # needed; the ORM still cascades a deleted run), and only the columns lists filter by are
+    # indexed, with plain btrees (no LIKE pattern indexes).
+    run = models.ForeignKey(
+        ScoringRun, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
     recency_days = models.IntegerField(_("days since last purchase"), null=True)
     frequency = models.IntegerField(_("purchases in period"), default=0)
     monetary = models.DecimalField(_("spend in period"), max_digits=14, decimal_places=2, default=0)
     r_grade = models.CharField(_("R grade"), max_length=2, blank=True)
     f_grade = models.CharField(_("F grade"), max_length=2, blank=True)
     m_grade = models.CharField(_("M grade"), max_length=2, blank=True)
-    rfm_class = models.CharField(_("RFM class"), max_length=6, blank=True, db_index=True)
-    tier = models.CharField(_("tier"), max_length=10, choices=Tier.choices, blank=True, db_index=True)
+    rfm_class = models.CharField(_("RFM class"), max_length=6, blank=True)
+    tier = models.CharField(_("tier"), max_length=10, choices=Tier.choices, blank=True)
     segment = models.CharField(_("segment"), max_length=40, blank=True)
-    lifecycle_stage = models.CharField(_("lifecycle stage"), max_length=20, blank=True, db_index=True)
+    lifecycle_stage = models.CharField(_("lifecycle stage"), max_length=20, blank=True)
     p_alive = models.FloatField(_("probability alive"), null=True)
     expected_purchases_90d = models.FloatField(_("expected purchases, 90 days"), null=True)
     expected_purchases_365d = models.FloatField(_("expected purchases, 365 days"), null=True)
     clv_365d = models.DecimalField(_("CLV, 365 days"), max_digits=14, decimal_places=2, null=True)
-    churn_probability = models.FloatField(_("churn probability"), null=True, db_index=True)
+    churn_probability = models.FloatField(_("churn probability"), null=True)
     churn_reasons = models.JSONField(_("churn reasons"), default=list, blank=True)
     scored_at = models.DateTimeField(_("scored at"))
 
     class Meta:
         verbose_name = _("customer score")
         verbose_name_plural = _("customer scores")
+        indexes = [
+            models.Index(fields=["tier"], name="score_tier"),
+            models.Index(fields=["rfm_class"], name="score_rfm_class"),
+            models.Index(fields=["lifecycle_stage"], name="score_lifecycle_stage"),
+            models.Index(fields=["churn_probability"], name="score_churn_probability"),
+        ]
 
 
 class GradeSnapshot(models.Model):
     """A customer's grades in one run: the grade history the early warning compares."""
 
-    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="snapshots")
-    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="grade_history")
+    # As for scores: a million rows per run. (run, customer) is unique and (customer, cutoff)
+    # indexed, which serve both keys; the run exists before its snapshots.
+    run = models.ForeignKey(
+        ScoringRun, on_delete=models.CASCADE, related_name="snapshots", db_constraint=False, db_index=False
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="grade_history", db_index=False
+    )
     cutoff = models.DateField(_("cutoff"))
     r_grade = models.CharField(max_length=2, blank=True)
     f_grade = models.CharField(max_length=2, blank=True)
