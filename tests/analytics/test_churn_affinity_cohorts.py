@@ -111,3 +111,11 @@ def test_cohort_retention_matrix() -> None:
     m = cohort_retention(tx)
     assert m.loc["2024-01", 0] == 1.0 and m.loc["2024-01", 1] == 0.5 and m.loc["2024-01", 2] == 0.5
     assert m.loc["2024-02", 0] == 1.0 and m.loc["2024-02", 1] == 0.0
+
+
+def test_segment_preferences_of_too_few_customers_is_an_empty_table():
+    purchases = pd.DataFrame({"customer_id": [1, 2], "product": ["鞋", "包"]})
+    segments = pd.DataFrame({"customer_id": pd.array([1, 2]), "segment": pd.array(["gold", "silver"], dtype="str")})
+    pref = segment_preferences(purchases, segments, min_customers=5)
+    assert pref.empty
+    assert {"segment", "product", "customers", "share", "lift"} <= set(pref.columns)

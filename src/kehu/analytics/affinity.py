@@ -116,6 +116,8 @@ def segment_preferences(
     overall = data.groupby(item_col)[customer_col].nunique() / n_all
     by = data.groupby([segment_col, item_col])[customer_col].nunique().rename("customers").reset_index()
     by = by[by["customers"] >= min_customers]
+    if by.empty:  # no product reaches min_customers in any segment (small data): nothing to prefer
+        return by.assign(share=pd.Series(dtype="float64"), lift=pd.Series(dtype="float64")).reset_index(drop=True)
     by["share"] = by["customers"] / by[segment_col].map(seg_size)
     by["lift"] = by["share"] / by[item_col].map(overall)
     by = by.sort_values([segment_col, "lift", "share"], ascending=[True, False, False])

@@ -8,7 +8,7 @@ import math
 from typing import Any
 
 import pandas as pd
-from django.db import connection
+from django.db import connection, transaction
 from ibis.common.exceptions import OperationNotDefinedError
 
 from kehu.analytics.affinity import association_rules, segment_preferences
@@ -17,7 +17,7 @@ from kehu.commerce.models import PURCHASE_STATUSES
 
 # Affinity is computed on the most recent orders only: patterns shift, and a bounded sample keeps
 # the run's cost flat however long the history is.
-AFFINITY_ORDERS = 300_000
+AFFINITY_ORDERS = 100_000
 COHORT_MONTHS = 12
 
 
@@ -65,22 +65,37 @@ def cohorts(transactions: Any, cutoff: dt.date) -> dict[str, Any]:
 
 
 def _category_baskets(cutoff: dt.date) -> pd.DataFrame:
-    """(order, customer, category) of the most recent purchases up to the cutoff."""
+    """(order, customer, category) of the most recent purchases up to the cutoff.
+
+    On PostgreSQL the lines are fetched per order through the (order, line) index (a LATERAL
+    subquery fenced with OFFSET 0, so the planner cannot turn it into a hash join over every
+    order line ever sold: measured 6.3 s → 1.4 s at 9.4M orders / 14.9M lines for 100k orders),
+    and products are mapped to their category here (a few hundred rows)."""
+    from kehu.commerce.models import Product
+
     statuses = ", ".join(f"'{s}'" for s in PURCHASE_STATUSES)
-    sql = f"""
-        SELECT DISTINCT o.id, o.customer_id, c.code
-        FROM (SELECT id, customer_id FROM commerce_order
-              WHERE status IN ({statuses}) AND ordered_at < %s
-              ORDER BY ordered_at DESC LIMIT {AFFINITY_ORDERS}) o
-        JOIN commerce_orderline l ON l.order_id = o.id
-        JOIN commerce_product p ON p.id = l.product_id
-        JOIN commerce_productcategory c ON c.id = p.category_id
-    """
+    recent = f"""SELECT id, customer_id FROM commerce_order
+                 WHERE status IN ({statuses}) AND ordered_at < %s
+                 ORDER BY ordered_at DESC LIMIT {AFFINITY_ORDERS}"""
+    if connection.vendor == "postgresql":
+        sql = f"""SELECT o.id, o.customer_id, l.product_id FROM ({recent}) o
+                  CROSS JOIN LATERAL (SELECT product_id FROM commerce_orderline l
+                                      WHERE l.order_id = o.id OFFSET 0) l"""
+    else:
+        sql = f"""SELECT o.id, o.customer_id, l.product_id FROM ({recent}) o
+                  JOIN commerce_orderline l ON l.order_id = o.id"""
     end = dt.datetime.combine(cutoff + dt.timedelta(days=1), dt.time(0), tzinfo=dt.UTC)
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The row estimates of this query are far too high and would make it pay for JIT.
+            cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, [end])
         rows = cursor.fetchall()
-    return pd.DataFrame(rows, columns=["order_id", "customer_id", "product"])
+    lines = pd.DataFrame(rows, columns=["order_id", "customer_id", "product_id"])
+    categories = dict(Product.objects.filter(category__isnull=False).values_list("pk", "category__code"))
+    lines["product"] = lines["product_id"].map(categories)
+    baskets = lines.dropna(subset=["product"])[["order_id", "customer_id", "product"]].drop_duplicates()
+    return baskets.reset_index(drop=True)
 
 
 def affinity(cutoff: dt.date, scores: pd.DataFrame) -> dict[str, Any]:
