@@ -58,9 +58,7 @@ class CustomerScore(models.Model):
     # million operations per run: the run is always created before its scores (no constraint
     # needed; the ORM still cascades a deleted run), and only the columns lists filter by are
     # indexed, with plain btrees (no LIKE pattern indexes).
-    run = models.ForeignKey(
-        ScoringRun, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
-    )
+    run = models.ForeignKey(ScoringRun, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False)
     recency_days = models.IntegerField(_("days since last purchase"), null=True)
     frequency = models.IntegerField(_("purchases in period"), default=0)
     monetary = models.DecimalField(_("spend in period"), max_digits=14, decimal_places=2, default=0)

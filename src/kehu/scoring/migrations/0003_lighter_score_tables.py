@@ -5,62 +5,83 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0002_fewer_indexes'),
-        ('scoring', '0002_run_insights'),
+        ("customers", "0002_fewer_indexes"),
+        ("scoring", "0002_run_insights"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='customerscore',
-            name='churn_probability',
-            field=models.FloatField(null=True, verbose_name='churn probability'),
+            model_name="customerscore",
+            name="churn_probability",
+            field=models.FloatField(null=True, verbose_name="churn probability"),
         ),
         migrations.AlterField(
-            model_name='customerscore',
-            name='lifecycle_stage',
-            field=models.CharField(blank=True, max_length=20, verbose_name='lifecycle stage'),
+            model_name="customerscore",
+            name="lifecycle_stage",
+            field=models.CharField(blank=True, max_length=20, verbose_name="lifecycle stage"),
         ),
         migrations.AlterField(
-            model_name='customerscore',
-            name='rfm_class',
-            field=models.CharField(blank=True, max_length=6, verbose_name='RFM class'),
+            model_name="customerscore",
+            name="rfm_class",
+            field=models.CharField(blank=True, max_length=6, verbose_name="RFM class"),
         ),
         migrations.AlterField(
-            model_name='customerscore',
-            name='run',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='scoring.scoringrun'),
+            model_name="customerscore",
+            name="run",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="scoring.scoringrun",
+            ),
         ),
         migrations.AlterField(
-            model_name='customerscore',
-            name='tier',
-            field=models.CharField(blank=True, choices=[('gold', 'Gold'), ('silver', 'Silver'), ('bronze', 'Bronze')], max_length=10, verbose_name='tier'),
+            model_name="customerscore",
+            name="tier",
+            field=models.CharField(
+                blank=True,
+                choices=[("gold", "Gold"), ("silver", "Silver"), ("bronze", "Bronze")],
+                max_length=10,
+                verbose_name="tier",
+            ),
         ),
         migrations.AlterField(
-            model_name='gradesnapshot',
-            name='customer',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='grade_history', to='customers.customer'),
+            model_name="gradesnapshot",
+            name="customer",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="grade_history",
+                to="customers.customer",
+            ),
         ),
         migrations.AlterField(
-            model_name='gradesnapshot',
-            name='run',
-            field=models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='snapshots', to='scoring.scoringrun'),
+            model_name="gradesnapshot",
+            name="run",
+            field=models.ForeignKey(
+                db_constraint=False,
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="snapshots",
+                to="scoring.scoringrun",
+            ),
         ),
         migrations.AddIndex(
-            model_name='customerscore',
-            index=models.Index(fields=['tier'], name='score_tier'),
+            model_name="customerscore",
+            index=models.Index(fields=["tier"], name="score_tier"),
         ),
         migrations.AddIndex(
-            model_name='customerscore',
-            index=models.Index(fields=['rfm_class'], name='score_rfm_class'),
+            model_name="customerscore",
+            index=models.Index(fields=["rfm_class"], name="score_rfm_class"),
         ),
         migrations.AddIndex(
-            model_name='customerscore',
-            index=models.Index(fields=['lifecycle_stage'], name='score_lifecycle_stage'),
+            model_name="customerscore",
+            index=models.Index(fields=["lifecycle_stage"], name="score_lifecycle_stage"),
         ),
         migrations.AddIndex(
-            model_name='customerscore',
-            index=models.Index(fields=['churn_probability'], name='score_churn_probability'),
+            model_name="customerscore",
+            index=models.Index(fields=["churn_probability"], name="score_churn_probability"),
         ),
     ]
