@@ -34,6 +34,7 @@ class Command(BaseCommand):
         if not Order.objects.filter(source_system="demo").exists():
             self.stdout.write(f"Generating demo data for {options['customers']:,} customers…")
             generate(customers=options["customers"], seed=options["seed"])
+            self._lookalikes(options["customers"], options["seed"])
             self._score_history()
         url = settings.SITE_URL
         lines = [
@@ -46,6 +47,17 @@ class Command(BaseCommand):
             "",
         ]
         self.stdout.write("\n".join(lines))
+
+    def _lookalikes(self, customers: int, seed: int) -> None:
+        """A few customers registered twice under a homophone name, found by a duplicate scan,
+        so the review queue has pairs to look at on the first login."""
+        from kehu.demo.lookalikes import plant_lookalikes
+        from kehu.identity.actions import do_run_scan
+        from kehu.identity.models import DuplicateScan
+
+        planted = plant_lookalikes(max(3, customers // 250), seed)
+        self.stdout.write(f"Registering {len(planted)} customers again at store tills, then looking for duplicates…")
+        do_run_scan(DuplicateScan.objects.create())
 
     def _score_history(self) -> None:
         """Score the demo twice a quarter apart and today, so the analytics pages, grade history
