@@ -20,7 +20,6 @@ from kehu.scoring.writeback import (
     SCORE_STAGE_COLUMNS,
     SNAPSHOT_COLUMNS,
     WARNING_STAGE,
-    _text_column,
     drop_stage,
     money_text,
     q,
@@ -139,7 +138,7 @@ def do_run_scoring(run: ScoringRun, *, engine: str = "auto", config: ScoreConfig
         _progress(run, 85, "writing scores")
         written = do_write_scores(run, scores)
         _progress(run, 92, "early warnings")
-        raised = do_raise_grade_warnings(run, current=scores)
+        raised = do_raise_grade_warnings(run)
         _progress(run, 96, "cohorts and affinity")
         insights = _insights(table, run.cutoff, scores, notes)
     except NothingToScore as exc:
@@ -223,11 +222,9 @@ def do_write_scores(run: ScoringRun, scores: pd.DataFrame) -> int:
     return int(written)
 
 
-def do_raise_grade_warnings(run: ScoringRun, history: int = 3, current: pd.DataFrame | None = None) -> int:
-    """Compare this run's grades with the previous runs' and queue a warning per slide.
-    `current`: this run's scores when the caller holds them (saves reading its snapshots back)."""
+def do_raise_grade_warnings(run: ScoringRun, history: int = 3) -> int:
+    """Compare this run's grades with the previous runs' and queue a warning per slide."""
     from kehu.customers.models import Customer
-
     previous = list(
         ScoringRun.objects.filter(status=RunStatus.SUCCEEDED, cutoff__lt=run.cutoff)
         .order_by("-cutoff")
@@ -240,7 +237,7 @@ def do_raise_grade_warnings(run: ScoringRun, history: int = 3, current: pd.DataF
     cutoffs = {**dict(previous), run.pk: run.cutoff}
     from kehu.analytics.trends import grade_trend_warnings
 
-    run_ids = [pk for pk in cutoffs if current is None or pk != run.pk]
+    run_ids = list(cutoffs)
     snapshots = read_rows(
         f"SELECT customer_id, run_id, r_grade, f_grade, m_grade, tier FROM {q(GradeSnapshot._meta.db_table)} "
         f"WHERE run_id IN ({', '.join(['%s'] * len(run_ids))})",
@@ -248,19 +245,6 @@ def do_raise_grade_warnings(run: ScoringRun, history: int = 3, current: pd.DataF
         ["customer_id", "run", "r_grade", "f_grade", "m_grade", "tier"],
         int_columns=["customer_id", "run"],
     )
-    if current is not None:
-        import pandas as pd
-
-        # The same values the snapshots hold (text columns as written back; see writeback).
-        now = pd.DataFrame(
-            {
-                "customer_id": current["customer_id"].to_numpy(dtype="int64"),
-                "run": run.pk,
-                **{c: _text_column(current, c) for c in ("r_grade", "f_grade", "m_grade", "tier")},
-            }
-        )
-        snapshots = pd.concat([snapshots.astype(object), now.astype(object)], ignore_index=True)
-        snapshots[["customer_id", "run"]] = snapshots[["customer_id", "run"]].astype("int64")
     # The trend compares runs in cutoff order: the run column holds each snapshot's cutoff.
     snapshots["run"] = snapshots["run"].map(cutoffs)
     snapshots = snapshots.replace({"": None})
