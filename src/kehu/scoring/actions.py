@@ -225,6 +225,7 @@ def do_write_scores(run: ScoringRun, scores: pd.DataFrame) -> int:
 def do_raise_grade_warnings(run: ScoringRun, history: int = 3) -> int:
     """Compare this run's grades with the previous runs' and queue a warning per slide."""
     from kehu.customers.models import Customer
+
     previous = list(
         ScoringRun.objects.filter(status=RunStatus.SUCCEEDED, cutoff__lt=run.cutoff)
         .order_by("-cutoff")
