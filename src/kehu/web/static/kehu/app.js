@@ -26,10 +26,12 @@
     if (results && !event.target.closest(".kehu-search")) results.innerHTML = "";
   });
 
-  // Bulk selection on the customer list: "select all" and the action bar.
+  // Bulk selection in any list form marked data-bulk-form="<checkbox name>" (default "customer"):
+  // "select all" (data-select-all) and the action bar (data-bulk-bar, data-bulk-count).
   function updateBulkBar(form) {
-    var boxes = form.querySelectorAll("input[name=customer]");
-    var checked = form.querySelectorAll("input[name=customer]:checked");
+    var name = form.getAttribute("data-bulk-form") || "customer";
+    var boxes = form.querySelectorAll("input[name=" + name + "]");
+    var checked = form.querySelectorAll("input[name=" + name + "]:checked");
     var bar = form.querySelector("[data-bulk-bar]");
     var count = form.querySelector("[data-bulk-count]");
     var all = form.querySelector("[data-select-all]");
@@ -45,7 +47,8 @@
     var form = target.closest && target.closest("form[data-bulk-form]");
     if (!form) return;
     if (target.matches("[data-select-all]")) {
-      form.querySelectorAll("input[name=customer]").forEach(function (box) { box.checked = target.checked; });
+      var name = form.getAttribute("data-bulk-form") || "customer";
+      form.querySelectorAll("input[name=" + name + "]").forEach(function (box) { box.checked = target.checked; });
     }
     updateBulkBar(form);
   });
