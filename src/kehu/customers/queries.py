@@ -129,12 +129,15 @@ def _name_matches(scope: QuerySet[Customer], query: str, limit: int) -> QuerySet
         .values("customer_id")
     )
     key = match_key(query)
-    qs = scope.filter(pk__in=candidates).order_by("-total_spent", "-pk")
+    ranked = scope.filter(pk__in=candidates).order_by("-total_spent", "-pk")
     if len(key) > 2:
         # Pairs of characters can all be present without the whole query being a substring.
-        ids = [c.pk for c in qs[: limit * 5] if key in match_key(c.name)][:limit]
-        return scope.filter(pk__in=ids).order_by("-total_spent", "-pk")
-    return qs
+        ids = [c.pk for c in ranked.only("pk", "name")[: limit * 5] if key in match_key(c.name)][:limit]
+    else:
+        # Ids first: a common given name matches thousands of customers, ranked through the
+        # (id, total_spent) index without reading their rows; the page's rows are fetched after.
+        ids = list(ranked.values_list("pk", flat=True)[:limit])
+    return scope.filter(pk__in=ids).order_by("-total_spent", "-pk")
 
 
 # --- list ----------------------------------------------------------------------------------
