@@ -258,3 +258,180 @@ def test_light_imports(module: str) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("native_arg_min", [True, False])
+def test_churn_features_from_the_summary_pass_equal_the_separate_queries(native_arg_min: bool) -> None:
+    """score_customers takes the churn features at the cutoff and the training set at cutoff - horizon from
+    aggregates of the summary's own GROUP BY (window sums at the earlier cutoff as differences of sums ending at
+    the cutoff); they equal the features and labels of the separate per-cutoff queries, bit for bit."""
+    from kehu.analytics.churn import (
+        DEFAULT_WINDOWS,
+        churn_dataset_from_daily,
+        features_from_aggregates,
+        features_from_daily,
+        labelled_dataset,
+        scoring_aggregates,
+        split_scoring_aggregates,
+    )
+
+    df = _transactions(5, customers=2000)
+    norm = normalise_transactions(transactions_from_pandas(df))
+    cutoff, horizon, windows = to_day_number("2024-12-31"), 90, sorted(DEFAULT_WINDOWS)
+    daily = daily_expr(norm, cutoff)
+    plain = to_pandas_fast(summary_from_daily(daily, cutoff, native_arg_min=native_arg_min))
+    both = to_pandas_fast(
+        summary_from_daily(
+            daily,
+            cutoff,
+            native_arg_min=native_arg_min,
+            extra_aggregates=lambda t: {
+                f"c_{k}": v for k, v in scoring_aggregates(t, cutoff, horizon, windows).items()
+            },
+        )
+    )
+    assert list(both.columns[: len(plain.columns)]) == list(plain.columns)
+    pd.testing.assert_frame_equal(both[plain.columns], plain)  # the summary itself is unchanged
+    extra = [c for c in both.columns if c.startswith("c_")]
+    aggregates = both[extra].set_axis(both["customer_id"].to_numpy(), axis=0).set_axis([c[2:] for c in extra], axis=1)
+    now, earlier = split_scoring_aggregates(aggregates, horizon, windows)
+    X, y = labelled_dataset(features_from_aggregates(earlier, cutoff - horizon, windows, None, horizon))
+    X_ref, y_ref = churn_dataset_from_daily(daily, cutoff - horizon, horizon, windows)
+    pd.testing.assert_frame_equal(X, X_ref, check_exact=True)
+    pd.testing.assert_series_equal(y, y_ref)
+    assert 0 < y.mean() < 1 and len(X) < len(now)  # both classes; some customers only bought after cutoff - 90
+    pd.testing.assert_frame_equal(features_from_aggregates(now, cutoff, windows), features_from_daily(daily, cutoff))
+
+
+def test_extra_aggregates_may_not_shadow_summary_columns() -> None:
+    from kehu.analytics import AnalyticsInputError
+
+    norm = normalise_transactions(transactions_from_pandas(_transactions()))
+    cutoff = to_day_number("2024-12-31")
+    with pytest.raises(AnalyticsInputError, match="clash"):
+        summary_from_daily(daily_expr(norm, cutoff), cutoff, extra_aggregates=lambda t: {"x": t.amount.sum()})
+
+
+def test_score_predictions_equal_the_public_model_api() -> None:
+    """score_customers evaluates P(alive) once and the conditional term once per distinct (x, T) for all horizons;
+    the columns equal p_alive, conditional_expected_purchases and customer_lifetime_value of the same fit."""
+    from kehu.analytics import GammaGammaModel, customer_summary
+
+    rng = np.random.default_rng(6)
+    n = 3000
+    first = rng.integers(0, 900, n)
+    rate = rng.gamma(0.9, 1 / 30.0, n)  # purchases per day
+    life = rng.exponential(300.0, n)  # days until the customer drops out
+    cust, day = [np.arange(n)], [first]
+    clock = first.astype(float)
+    for _ in range(40):
+        clock = clock + rng.exponential(1.0, n) / rate
+        buy = (clock - first < life) & (clock < 1000)
+        cust.append(np.flatnonzero(buy))
+        day.append(np.floor(clock[buy]).astype(np.int64))
+    ids, days = np.concatenate(cust), np.concatenate(day)
+    df = pd.DataFrame(
+        {
+            "customer_id": ids + 1,
+            "date": pd.Timestamp("2022-04-06") + pd.to_timedelta(days, unit="D"),
+            "amount": np.round(rng.gamma(3.0, 15.0, ids.size), 2),
+        }
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = score_customers(df, "2024-12-31")
+        summary = customer_summary(df, "2024-12-31", SummaryOptions(period_days=365))
+    assert (scores["customer_id"].to_numpy() == summary["customer_id"].to_numpy()).all()
+    x, t_x, T = (summary[c].to_numpy(float) for c in ("x", "t_x", "T"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bg = BetaGeoModel(compute_standard_errors=False).fit(x, t_x, T)
+        spend = summary["avg_repeat_value"].to_numpy(float)
+        gg = GammaGammaModel(compute_standard_errors=False).fit(x, np.nan_to_num(spend))
+    expected = {
+        "p_alive": bg.p_alive(x, t_x, T),
+        "expected_purchases_90d": bg.conditional_expected_purchases(90 / 7, x, t_x, T),
+        "expected_purchases_365d": bg.conditional_expected_purchases(365 / 7, x, t_x, T),
+        "clv_365d": customer_lifetime_value(bg, x, t_x, T, gg.expected_average_spend(x, spend), months=12),
+    }
+    for col, values in expected.items():
+        # The spends come from a different query (float sums in another order, last-digit differences), which
+        # moves the Gamma-Gamma optimum within the optimiser's tolerance: CLV agrees to 1e-6, the rest exactly.
+        rtol = 1e-6 if col == "clv_365d" else 1e-12
+        np.testing.assert_allclose(scores[col].to_numpy(float), values, rtol=rtol, atol=1e-12, err_msg=col)
+
+
+def test_second_optimiser_pass_only_when_the_first_has_something_left() -> None:
+    """With an analytic gradient, maximise skips the restart when L-BFGS-B's own quadratic model predicts a
+    negligible gain; a stop far from the optimum (here: an iteration cap) still gets the second pass, and the
+    skipped pass would not have changed the fit."""
+    import kehu.analytics._fitting as fitting
+
+    x, t_x, T = _btyd_sample(3000, seed=4)
+    calls: list[int] = []
+    original = fitting._minimize
+
+    def counting(*args: object) -> object:
+        calls.append(1)
+        return original(*args)  # type: ignore[arg-type]
+
+    fitting._minimize = counting  # type: ignore[assignment]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            one = BetaGeoModel(compute_standard_errors=False).fit(x, t_x, T)
+            assert len(calls) == 1
+            calls.clear()
+            capped = BetaGeoModel(compute_standard_errors=False, max_iter=3).fit(x, t_x, T)
+            assert len(calls) == 2
+            fitting.CONVERGED_GAIN = -1.0  # never converged: always two passes (the previous behaviour)
+            calls.clear()
+            two = BetaGeoModel(compute_standard_errors=False).fit(x, t_x, T)
+            assert len(calls) == 2
+    finally:
+        fitting._minimize = original  # type: ignore[assignment]
+        fitting.CONVERGED_GAIN = 1e-10
+    assert one.log_likelihood_ == pytest.approx(two.log_likelihood_, abs=1e-6)
+    for name in one.param_names:
+        assert one.params_[name] == pytest.approx(two.params_[name], rel=1e-5)
+    assert capped.params_ is not None
+
+
+def test_tie_safe_bins_equal_the_sorting_implementation() -> None:
+    """tie_safe_bins groups values by hashing (pd.factorize) instead of np.unique's sort: same bins, including
+    NaN, -0.0 next to 0.0, heavy ties and fewer distinct values than bins."""
+    from kehu.analytics.rfm import tie_safe_bins
+
+    def by_sorting(values: np.ndarray, k: int) -> np.ndarray:
+        arr = np.asarray(values, dtype=float)
+        out = np.full(arr.shape, -1, dtype=np.int64)
+        ok = ~np.isnan(arr)
+        if not ok.any():
+            return out
+        _, inverse, counts = np.unique(arr[ok], return_inverse=True, return_counts=True)
+        m = counts.size
+        if m == 1:
+            block = np.array([(k - 1) // 2])
+        elif m <= k:
+            block = np.round(np.arange(m) * (k - 1) / (m - 1)).astype(np.int64)
+        else:
+            cum = np.cumsum(counts) / counts.sum()
+            raw = np.clip(np.floor(k * (cum - counts / counts.sum() / 2)).astype(np.int64), 0, k - 1)
+            raw[0] = 0
+            idx = np.arange(m)
+            block = np.maximum(np.minimum.accumulate(raw - idx) + idx, (k - 1) - (m - 1 - idx))
+        out[ok] = block[inverse.ravel()]
+        return out
+
+    rng = np.random.default_rng(0)
+    cases = [np.array([0.0, -0.0, 1.0, np.nan, -0.0, 2.0]), np.full(4, np.nan), np.ones(5), rng.gamma(2.0, 30.0, 5000)]
+    for _ in range(300):
+        n = int(rng.integers(1, 80))
+        v = rng.integers(-4, 5, n).astype(float)
+        v[rng.random(n) < 0.2] = np.nan
+        v[rng.random(n) < 0.2] = -0.0
+        cases.append(v)
+    for values in cases:
+        for k in (1, 2, 3, 5):
+            np.testing.assert_array_equal(tie_safe_bins(values, k), by_sorting(values, k))
+            np.testing.assert_array_equal(tie_safe_bins(-values, k), by_sorting(-values, k))

@@ -161,8 +161,10 @@ def maximise(
     theta0 = np.log(start)
     bounds = [(-LOG_BOUND, LOG_BOUND)] * len(start)
     best: optimize.OptimizeResult | None = None
-    # A second pass restarted from the first optimum removes L-BFGS-B's early stops on flat likelihoods.
-    for _ in range(2):
+    # A second pass restarted from the first optimum removes L-BFGS-B's early stops on flat likelihoods. With an
+    # analytic gradient it is skipped when the first pass has provably nothing left to gain (see _converged):
+    # on large data it cost a third of the fit and moved the log-likelihood by ~1e-9.
+    for attempt in range(2):
         # Single-threaded BLAS: the likelihood's dot products are short, and multi-threaded BLAS spinning on a
         # busy 2-core machine was measured to make each evaluation several times slower.
         with threadpool_limits(limits=1, user_api="blas"):
@@ -171,8 +173,30 @@ def maximise(
             )
         if best is None or res.fun <= best.fun:
             best = res
+        if attempt == 0 and grad is not None and _converged(res):
+            break
     assert best is not None
     return _check_optimum(best, names, what)
+
+
+# Relative log-likelihood gain below which an L-BFGS-B result counts as converged (see _converged). For 1M
+# customers (log-likelihood ~1e7) that is ~1e-3, for CDNOW (~1e4) ~1e-6; the published reference values are
+# quoted to ~1e-3.
+CONVERGED_GAIN = 1e-10
+
+
+def _converged(res: optimize.OptimizeResult) -> bool:
+    """True when L-BFGS-B stopped normally, inside the bounds, and its own quadratic model of the objective
+    predicts a negligible further gain: ``0.5 g' H^-1 g <= CONVERGED_GAIN * |f|`` (H^-1 its inverse-Hessian
+    estimate, g the gradient at the result). An early stop on a flat likelihood far from the optimum has a large
+    predicted gain along the flat direction, so it still gets the second pass."""
+    if not res.success or np.any(np.abs(res.x) >= LOG_BOUND - 1e-3):
+        return False
+    g = np.asarray(res.jac, dtype=float)
+    if not np.all(np.isfinite(g)):
+        return False
+    gain = 0.5 * float(g @ res.hess_inv.matvec(g))
+    return bool(np.isfinite(gain) and 0.0 <= gain <= CONVERGED_GAIN * max(1.0, abs(float(res.fun))))
 
 
 def _minimize(

@@ -113,11 +113,15 @@ class _SharedTerms:
         lat = np.log(alpha + self.uT)[self.iT]
         latx = np.log(alpha + self.ut)[self.it]
         rx = r + x
+        # Terms of b + x - 1 depend on x only: taken per distinct x and gathered (1 for x == 0, never used).
+        bx1_u = np.where(ux > 0, b + ux - 1, 1.0)
         a3 = -rx * lat
-        bx1 = np.where(has, b + x - 1, 1.0)
-        a4 = np.where(has, np.log(a) - np.log(bx1) - rx * latx, -np.inf)
-        value = float(np.dot(wx, per_x) + np.dot(w, np.logaddexp(a3, a4)))
-        w4 = expit(a4 - a3)
+        # d = a4 - a3, the log-odds of the "dropped out" branch; -inf without a repeat purchase.
+        d = np.where(has, (np.log(a) - np.log(bx1_u))[inv] - rx * latx, -np.inf) - a3
+        # log(e^a3 + e^a4) and expit(d) share one exponential: e = exp(-|d|).
+        e = np.exp(-np.abs(d))
+        value = float(np.dot(wx, per_x) + np.dot(w, a3 + np.maximum(d, 0.0) + np.log1p(e)))
+        w4 = np.where(d >= 0, 1.0, e) / (1.0 + e)
         ww4 = w * w4
         ww3 = w - ww4
         d_r = np.dot(wx, digamma(r + ux) - digamma(r) + np.log(alpha)) - np.dot(ww3, lat) - np.dot(ww4, latx)
@@ -126,7 +130,8 @@ class _SharedTerms:
         d_alpha = r / alpha * w.sum() - np.dot(ww3 * rx, inv_T) - np.dot(ww4 * rx, inv_tx)
         dab = digamma(a + b) - digamma(a + b + ux)
         d_a = np.dot(wx, dab) + ww4.sum() / a
-        d_b = np.dot(wx, dab + digamma(b + ux) - digamma(b)) - np.dot(ww4, 1.0 / bx1)
+        # ww4 summed per distinct x: the 1 / (b + x - 1) term needs no per-customer array.
+        d_b = np.dot(wx, dab + digamma(b + ux) - digamma(b)) - np.dot(np.bincount(inv, ww4, ux.size), 1.0 / bx1_u)
         return value, np.array([d_r, d_alpha, d_a, d_b])
 
 

@@ -32,9 +32,14 @@ __all__ = [
     "ChurnModel",
     "calibration_table",
     "churn_dataset_from_daily",
+    "feature_aggregates",
+    "features_from_aggregates",
     "features_from_daily",
+    "labelled_dataset",
     "lift_at",
     "prepare_feature_table",
+    "scoring_aggregates",
+    "split_scoring_aggregates",
     "transaction_churn_dataset",
     "transaction_churn_features",
 ]
@@ -43,13 +48,13 @@ DEFAULT_WINDOWS = (30, 90, 180, 365)
 
 
 # --------------------------------------------------------------------------------------------------- features
-def _features_expr(
-    daily: ir.Table, cutoff_day: int, windows: Sequence[int], label_horizon: int | None = None
-) -> ir.Table:
-    """One GROUP BY over the (customer, day) table; with ``label_horizon`` the churn label (purchase days in
-    (cutoff, cutoff + horizon]) is a conditional aggregate of the same pass instead of a second query."""
-    end = cutoff_day + (label_horizon or 0)
-    d = daily.filter(daily.day <= end)
+def feature_aggregates(
+    d: ir.Table, cutoff_day: int, windows: Sequence[int], label_horizon: int | None = None, prefix: str = ""
+) -> dict[str, Any]:
+    """The conditional aggregates behind the churn features at ``cutoff_day`` (and, with ``label_horizon``, the
+    label: purchase days in (cutoff, cutoff + horizon]) over a (customer, day) table ``d`` that holds no day after
+    ``cutoff_day + label_horizon``. Named ``prefix + name``, so that the aggregates of several cutoffs (and of the
+    summary) can share one GROUP BY; :func:`features_from_aggregates` turns the result into the feature table."""
     before = d.day <= cutoff_day
     is_p = d.purchase_lines > 0
     bp = is_p & before
@@ -62,13 +67,91 @@ def _features_expr(
         "refund_amount": d.refund_amount.sum(where=before),
         "lines": d.lines.sum(where=before),
     }
-    for w in windows:
+    for w in sorted(windows):
         inside = before & (d.day > cutoff_day - w)
         aggs[f"frequency_{w}d"] = d.count(where=is_p & inside)
         aggs[f"monetary_{w}d"] = d.amount.sum(where=inside)
     if label_horizon is not None:
         aggs["future_purchase_days"] = d.count(where=is_p & ~before)
-    agg = d.group_by("customer_id").aggregate(**aggs)
+    return {prefix + name: value for name, value in aggs.items()}
+
+
+def scoring_aggregates(d: ir.Table, cutoff_day: int, horizon_days: int, windows: Sequence[int]) -> dict[str, Any]:
+    """Aggregates (over a (customer, day) table ``d`` with no day after ``cutoff_day``) from which
+    :func:`split_scoring_aggregates` derives both the features at the cutoff and the training set (features at
+    cutoff - horizon with their labels). Every window sum at the earlier cutoff is the difference of two sums that
+    end at the cutoff, so the two feature sets need about half the aggregates of two :func:`feature_aggregates`
+    calls (each aggregate is one more random update per row of a million-group hash table)."""
+    is_p = d.purchase_lines > 0
+    recent = d.day > cutoff_day - horizon_days
+    aggs: dict[str, Any] = {
+        "last_day": d.day.max(where=is_p),
+        "first_day": d.day.min(where=is_p),
+        "purchase_days": d.count(where=is_p),
+        "total_amount": d.amount.sum(),
+        "refund_lines": d.refund_lines.sum(),
+        "refund_amount": d.refund_amount.sum(),
+        "lines": d.lines.sum(),
+        "last_day_before": d.day.max(where=is_p & ~recent),
+        "refund_lines_recent": d.refund_lines.sum(where=recent),
+        "refund_amount_recent": d.refund_amount.sum(where=recent),
+        "lines_recent": d.lines.sum(where=recent),
+    }
+    for w in _scoring_windows(horizon_days, windows):
+        inside = d.day > cutoff_day - w
+        aggs[f"frequency_{w}d"] = d.count(where=is_p & inside)
+        aggs[f"monetary_{w}d"] = d.amount.sum(where=inside)
+    return aggs
+
+
+def _scoring_windows(horizon_days: int, windows: Sequence[int]) -> list[int]:
+    return sorted({*windows, horizon_days, *(horizon_days + w for w in windows)})
+
+
+def split_scoring_aggregates(
+    df: pd.DataFrame, horizon_days: int, windows: Sequence[int]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(now, earlier)``: the columns of :func:`feature_aggregates` at the cutoff and at cutoff - horizon (with
+    the label count ``future_purchase_days``) from the columns of :func:`scoring_aggregates` (same index).
+
+    Counts are exact differences; money sums are differences of float sums (last-digit noise, removed by the
+    rounding to a millionth in :func:`features_from_aggregates`). Missing sums (no row in a window) count as 0,
+    as the feature table treats them."""
+    h = horizon_days
+
+    def zero(col: str) -> pd.Series:
+        return df[col].astype(float).fillna(0.0)
+
+    now = df[["last_day", "first_day", "purchase_days", "total_amount", "refund_lines", "refund_amount", "lines"]]
+    now = now.assign(**{f"{k}_{w}d": df[f"{k}_{w}d"] for w in windows for k in ("frequency", "monetary")})
+    before = df["last_day_before"].notna()
+    earlier = pd.DataFrame(
+        {
+            "last_day": df["last_day_before"],
+            "first_day": df["first_day"].where(before),
+            "purchase_days": df["purchase_days"] - df[f"frequency_{h}d"],
+            "total_amount": zero("total_amount") - zero(f"monetary_{h}d"),
+            "refund_lines": zero("refund_lines") - zero("refund_lines_recent"),
+            "refund_amount": zero("refund_amount") - zero("refund_amount_recent"),
+            "lines": df["lines"] - df["lines_recent"].fillna(0),
+        },
+        index=df.index,
+    )
+    for w in windows:
+        earlier[f"frequency_{w}d"] = df[f"frequency_{h + w}d"] - df[f"frequency_{h}d"]
+        earlier[f"monetary_{w}d"] = zero(f"monetary_{h + w}d") - zero(f"monetary_{h}d")
+    earlier["future_purchase_days"] = df[f"frequency_{h}d"]
+    return now, earlier
+
+
+def _features_expr(
+    daily: ir.Table, cutoff_day: int, windows: Sequence[int], label_horizon: int | None = None
+) -> ir.Table:
+    """One GROUP BY over the (customer, day) table; with ``label_horizon`` the churn label (purchase days in
+    (cutoff, cutoff + horizon]) is a conditional aggregate of the same pass instead of a second query."""
+    end = cutoff_day + (label_horizon or 0)
+    d = daily.filter(daily.day <= end)
+    agg = d.group_by("customer_id").aggregate(**feature_aggregates(d, cutoff_day, windows, label_horizon))
     return agg.filter(agg.purchase_days > 0)
 
 
@@ -83,28 +166,54 @@ def _features_frame(
         df = to_pandas_fast(_features_expr(daily, cutoff_day, sorted(windows), label_horizon))
     except Exception as exc:
         raise AnalyticsInputError(f"cannot compute churn features: {str(exc).splitlines()[0]}") from exc
-    df = df.set_index("customer_id").sort_index()
+    return features_from_aggregates(df.set_index("customer_id"), cutoff_day, windows, extra_features, label_horizon)
+
+
+def features_from_aggregates(
+    df: pd.DataFrame,
+    cutoff_day: int,
+    windows: Sequence[int],
+    extra_features: pd.DataFrame | None = None,
+    label_horizon: int | None = None,
+    prefix: str = "",
+) -> pd.DataFrame:
+    """Feature table (indexed by customer id, sorted) from the columns of :func:`feature_aggregates` in ``df``
+    (indexed by customer id); rows without a purchase on or before ``cutoff_day`` are left out. With
+    ``label_horizon`` the table has an extra ``__future_purchase_days`` column (the label's count)."""
+    names = ["last_day", "first_day", "purchase_days", "total_amount", "refund_lines", "refund_amount", "lines"]
+    names += [f"{kind}_{w}d" for w in windows for kind in ("frequency", "monetary")]
+    if label_horizon is not None:
+        names.append("future_purchase_days")
+    df = df[[prefix + n for n in names]]
+    if prefix:
+        df = df.set_axis(names, axis=1)
+    df = df[df["purchase_days"].to_numpy() > 0]
+    if not df.index.is_monotonic_increasing:
+        df = df.sort_index()
     # Money sums are rounded to a millionth: engines add floats in different orders (last-digit differences, ~1e-13),
     # and the boosted trees bin features by quantiles, so such noise could move a customer across a bin edge and
     # change the model. Rounded, the features are bit-identical on DuckDB, SQLite, PostgreSQL and Spark.
-    money = ["total_amount", "refund_amount", *(f"monetary_{w}d" for w in windows)]
-    df[money] = df[money].astype(float).round(MONEY_DECIMALS)
+    money = {
+        c: df[c].astype(float).round(MONEY_DECIMALS)
+        for c in ["total_amount", "refund_amount", *(f"monetary_{w}d" for w in windows)]
+    }
     out = pd.DataFrame(index=df.index)
     out["recency_days"] = (cutoff_day - df["last_day"]).astype(float)
     out["tenure_days"] = (cutoff_day - df["first_day"]).astype(float)
     out["purchase_days"] = df["purchase_days"].astype(float)
-    out["total_amount"] = df["total_amount"].fillna(0.0).astype(float)
+    out["total_amount"] = money["total_amount"].fillna(0.0)
     out["avg_order_value"] = out["total_amount"] / out["purchase_days"]
     out["return_rate"] = df["refund_lines"].fillna(0).astype(float) / df["lines"].astype(float)
-    gross = out["total_amount"] + df["refund_amount"].fillna(0.0).astype(float)
-    out["refund_share"] = np.where(gross > 0, df["refund_amount"].fillna(0.0) / gross.where(gross > 0, 1.0), 0.0)
+    refund = money["refund_amount"].fillna(0.0)
+    gross = out["total_amount"] + refund
+    out["refund_share"] = np.where(gross > 0, refund / gross.where(gross > 0, 1.0), 0.0)
     out["mean_interpurchase_days"] = np.where(
         out["purchase_days"] > 1, out["tenure_days"] - out["recency_days"], np.nan
     ) / np.maximum(out["purchase_days"] - 1, 1)
     ws = sorted(windows)
     for w in ws:
         out[f"frequency_{w}d"] = df[f"frequency_{w}d"].astype(float)
-        out[f"monetary_{w}d"] = df[f"monetary_{w}d"].fillna(0.0).astype(float)
+        out[f"monetary_{w}d"] = money[f"monetary_{w}d"].fillna(0.0)
     if len(ws) > 1:
         short, long = ws[0], ws[-1]
         # Rates per day make windows comparable; > 1 means buying faster recently than over the long window.
@@ -202,8 +311,15 @@ def churn_dataset_from_daily(
     if horizon_days <= 0:
         raise AnalyticsInputError("horizon_days must be positive")
     _check_windows(windows)
-    X = _features_frame(daily, cutoff_day, windows, extra_features, label_horizon=horizon_days)
-    future = X.pop("__future_purchase_days")
+    return labelled_dataset(_features_frame(daily, cutoff_day, windows, extra_features, horizon_days), active_days)
+
+
+def labelled_dataset(features: pd.DataFrame, active_days: int | None = 365) -> tuple[pd.DataFrame, pd.Series]:
+    """``(X, y)`` from a feature table with its ``__future_purchase_days`` column (see
+    :func:`features_from_aggregates`): churned (1) = no purchase in the horizon; only customers who bought within
+    ``active_days`` before the cutoff are kept."""
+    future = features["__future_purchase_days"]
+    X = features.drop(columns="__future_purchase_days")
     if active_days is not None:
         keep = X["recency_days"] < active_days
         X, future = X[keep], future[keep]

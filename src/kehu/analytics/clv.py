@@ -46,9 +46,7 @@ def customer_lifetime_value(
     if monthly_discount_rate <= -1:
         raise AnalyticsInputError("the discount rate must be greater than -100%")
     spend = as_float_array("expected_spend", expected_spend)
-    month = 30.4375 / days_per_time_unit
-    i = np.arange(1, months + 1, dtype=float)
-    times, discount = i * month, (1.0 + monthly_discount_rate) ** -i
+    times, discount = discount_schedule(months, monthly_discount_rate, days_per_time_unit)
     batched = getattr(model, "discounted_expected_purchases", None)
     if batched is not None:
         # All horizons in one vectorised call, evaluated per distinct (x, T) (see PurchaseModelBase).
@@ -61,6 +59,15 @@ def customer_lifetime_value(
             total += (cumulative - previous) * d
             previous = cumulative
     return np.asarray(total * spend * margin, dtype=float)
+
+
+def discount_schedule(
+    months: int, monthly_discount_rate: float, days_per_time_unit: float
+) -> tuple[FloatArray, FloatArray]:
+    """Month ends in model time units (a month is 30.4375 days) and their discount factors (1 + d)^-i."""
+    month = 30.4375 / days_per_time_unit
+    i = np.arange(1, months + 1, dtype=float)
+    return i * month, (1.0 + monthly_discount_rate) ** -i
 
 
 def manager_clv(monthly_revenue: object, years: float = 3.0, margin: float = 1.0) -> FloatArray:

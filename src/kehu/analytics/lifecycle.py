@@ -61,10 +61,19 @@ class LifecycleRules:
 def assign_lifecycle(summary: pd.DataFrame, rules: LifecycleRules | None = None) -> pd.DataFrame:
     """Add ``lifecycle_stage`` and ``strategy`` columns to a customer summary."""
     rl = rules or LifecycleRules()
+    _require(summary)
+    return _add_lifecycle(summary.copy(), rl)
+
+
+def _require(summary: pd.DataFrame) -> None:
     for col in ("recency_days", "tenure_days"):
         if col not in summary.columns:
             raise AnalyticsInputError(f"missing column {col!r} for lifecycle stages")
-    out = summary.copy()
+
+
+def _add_lifecycle(out: pd.DataFrame, rl: LifecycleRules) -> pd.DataFrame:
+    """:func:`assign_lifecycle`'s columns added to ``out`` in place (for callers that own the frame)."""
+    _require(out)
     n = len(out)
     purchases = out["purchase_days"].fillna(0).to_numpy() if "purchase_days" in out else np.ones(n)
     recency = out["recency_days"].to_numpy(dtype=float)

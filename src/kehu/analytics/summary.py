@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -212,8 +212,13 @@ def summary_from_daily(
     cutoff_day: int,
     options: SummaryOptions | None = None,
     native_arg_min: bool | None = None,
+    extra_aggregates: Callable[[ir.Table], dict[str, Any]] | None = None,
 ) -> ir.Table:
     """Per-customer summary from a :func:`daily_expr` table (rows after ``cutoff_day`` are ignored).
+
+    ``extra_aggregates(t)`` may add more per-customer aggregates over the (customer, day) rows ``t`` (columns
+    ``customer_id, day, amount, purchase_lines, refund_amount, refund_lines, lines``) to the same GROUP BY; they
+    are returned as extra columns after the summary's (the scoring run computes its churn features this way).
 
     The plan is two GROUP BYs: lines -> (customer, day), then (customer, day) -> customer with conditional
     aggregates only. The amount of the first purchase day (subtracted to get the repeat-purchase value) comes
@@ -259,6 +264,9 @@ def summary_from_daily(
             aggs["first_amount"] = _duckdb_arg_min()(d.amount, d.day, where=is_p)
         else:  # Ibis' portable argmin: MIN_BY on Spark (one (customer, day) row per day, so no ties)
             aggs["first_amount"] = d.amount.argmin(d.day, where=is_p)
+        extra = extra_aggregates(d) if extra_aggregates is not None else {}
+        _check_extra(extra, aggs)
+        aggs.update(extra)
         agg = d.group_by("customer_id").aggregate(**aggs)
         agg = agg.filter(agg.purchase_days > 0)
         repeat_amount = agg.purchase_amount.fill_null(0.0) - agg.first_amount.fill_null(0.0)
@@ -268,6 +276,9 @@ def summary_from_daily(
         aggs = conditional_aggregates(j)
         aggs["first_day"] = j.first_day.max()
         aggs["repeat_amount"] = j.amount.sum(where=(j.purchase_lines > 0) & (j.day > j.first_day))
+        extra = extra_aggregates(j) if extra_aggregates is not None else {}
+        _check_extra(extra, aggs)
+        aggs.update(extra)
         agg = j.group_by("customer_id").aggregate(**aggs)
         repeat_amount = agg.repeat_amount.fill_null(0.0)
     x = agg.purchase_days - 1
@@ -292,7 +303,38 @@ def summary_from_daily(
         t_x=(agg.last_day - agg.first_day).cast("float64") / unit,
         T=(cutoff_day - agg.first_day).cast("float64") / unit,
         avg_repeat_value=ibis.ifelse(x > 0, repeat_amount / x.cast("float64"), ibis.null()),
+        **{name: agg[name] for name in extra},
     ).order_by("customer_id")
+
+
+_SUMMARY_COLUMNS = (
+    "customer_id",
+    "first_day",
+    "last_day",
+    "recency_days",
+    "tenure_days",
+    "frequency",
+    "monetary",
+    "purchase_days",
+    "total_amount",
+    "frequency_recent",
+    "frequency_previous",
+    "monetary_recent",
+    "monetary_previous",
+    "refund_amount",
+    "refund_lines",
+    "lines",
+    "x",
+    "t_x",
+    "T",
+    "avg_repeat_value",
+)
+
+
+def _check_extra(extra: dict[str, Any], aggs: dict[str, Any]) -> None:
+    clash = sorted(set(extra) & (set(aggs) | set(_SUMMARY_COLUMNS)))
+    if clash:
+        raise AnalyticsInputError(f"extra aggregates clash with summary columns: {clash}")
 
 
 def _warn_quality(report: DataQualityReport, opts: SummaryOptions, stacklevel: int = 4) -> None:
