@@ -164,7 +164,7 @@ def main() -> None:
     size = data.stat().st_size / 1e6
     print(f"{options.lines:,} lines, {size:.0f} MB: {data}")
     root = Path(__file__).resolve().parent.parent
-    base_env = {**os.environ, "PYTHONPATH": str(root), "DJANGO_SETTINGS_MODULE": "kehu.settings",
+    base_env = {**os.environ, "PYTHONPATH": f"{root}/src:{root}", "DJANGO_SETTINGS_MODULE": "kehu.settings",
                 "KEHU_LOG_LEVEL": "WARNING"}  # fmt: skip
     targets = [("PostgreSQL", {"DATABASE_URL": options.pg})]
     if options.sqlite:

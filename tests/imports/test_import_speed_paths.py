@@ -4,6 +4,7 @@ recomputed once at the end of an import instead of after every chunk."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -163,3 +164,35 @@ def test_figures_stay_right_when_a_chunk_fails_in_skip_mode(ref, files, monkeypa
         do_run_import(job, chunk_rows=10)
     assert 0 < Order.objects.count() < 30
     assert purchase_stats_drift() == 0
+
+
+@pytest.mark.django_db
+@postgres_only
+def test_orders_keep_one_index_on_their_number_for_exact_and_prefix_lookups():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'commerce_order' AND indexdef LIKE %s",
+            ["%(number%"],
+        )
+        assert [row[0] for row in cursor.fetchall()] == ["order_number"]
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        for where in ("number = 'B1'", "number LIKE 'B1%%'"):
+            cursor.execute(f"EXPLAIN SELECT id FROM commerce_order WHERE {where}")
+            assert "order_number" in " ".join(row[0] for row in cursor.fetchall())
+
+
+@pytest.mark.django_db
+@postgres_only
+def test_ids_are_reserved_in_one_statement_and_fetched_one_by_one_only_when_not_one_run():
+    from kehu.customers.models import Address
+
+    first = bulksql.allocate_ids(Address, 1000)
+    assert first == list(range(first[0], first[0] + 1000))
+    with connection.cursor() as cursor:
+        # Ids that do not form one run (as when another transaction draws at the same moment).
+        cursor.execute("ALTER SEQUENCE customers_address_id_seq INCREMENT BY 2")
+        scattered = bulksql.allocate_ids(Address, 5)
+        cursor.execute("ALTER SEQUENCE customers_address_id_seq INCREMENT BY 1")
+    assert len(set(scattered)) == 5 and scattered == sorted(scattered) and scattered[0] > first[-1]
+    assert {b - a for a, b in itertools.pairwise(scattered)} == {2}
+    assert bulksql.allocate_ids(Address, 3)[0] > scattered[-1]

@@ -6,9 +6,11 @@ buyers are resolved in bulk (`customers.bulk_upsert`), one timeline entry is wri
 and the buyers' purchase figures are refreshed in one UPDATE per few thousand customers.
 Call inside a transaction with validated input.
 
-`do_bulk_ingest_order_batch` is the column-at-a-time form the importer's hot path uses: new orders
-go from arrays straight into `COPY` (no object per row), orders already stored take the per-order
-path above, which compares them and keeps their previous values for revert (ADR 0201)."""
+`do_bulk_ingest_order_batch` is the column-at-a-time form the importer's hot path uses: buyers are
+resolved from arrays (`customers.bulk_upsert.do_bulk_upsert_buyers`), new orders go from arrays
+straight into `COPY` (no object per row), orders already stored are compared with what is stored
+column-wise (`imports.order_compare`) and only those that differ take the per-order path above,
+which keeps their previous values for revert (ADR 0201)."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from kehu.commerce.models import PURCHASE_STATUSES, Channel, Order, OrderLine, Product, Store
 from kehu.customers.actions import do_refresh_purchase_stats
-from kehu.customers.bulk_upsert import Change, CustomerRow, do_bulk_upsert_customers, jsonable
+from kehu.customers.bulk_upsert import Change, CustomerRow, do_bulk_upsert_buyers, do_bulk_upsert_customers, jsonable
 from kehu.customers.models import Customer, Interaction, InteractionKind
 from kehu.imports import bulksql
 
@@ -101,6 +103,7 @@ def do_bulk_ingest_orders(
             lines.append(
                 (ln.line_no, product_id, ln.sku, ln.name or product_name, ln.quantity, ln.unit_price, ln.amount)
             )
+        lines.sort(key=lambda line: line[0])  # as stored lines are read: by line number
         wanted_lines[key] = lines
         before = stored.get(key)
         if before is None:
@@ -347,8 +350,8 @@ class OrderBatch:
         ]
 
 
-def _buyers(batch: OrderBatch) -> tuple[list[CustomerRow], Any]:
-    """One CustomerRow per distinct buyer (identities and address) in file order, and each
+def _buyer_firsts(batch: OrderBatch) -> tuple[Any, Any]:
+    """The first order of each distinct buyer (identities and address) in file order, and each
     order's buyer position. Identical rows resolve identically, so resolving the distinct ones
     in first-appearance order gives the same customers as resolving every row."""
     import pandas as pd
@@ -357,6 +360,11 @@ def _buyers(batch: OrderBatch) -> tuple[list[CustomerRow], Any]:
     key = list(BUYER_FIELDS[1:])
     codes = frame.groupby(key, sort=False, dropna=False).ngroup().to_numpy()
     firsts = pd.Series(range(len(codes))).groupby(codes, sort=True).first().to_numpy()
+    return firsts, codes
+
+
+def _buyer_rows(batch: OrderBatch, firsts: Any) -> list[CustomerRow]:
+    """The distinct buyers as CustomerRows, for orders that take the per-order path."""
     rows: list[CustomerRow] = []
     for index in firsts.tolist():
         values = {f: batch.buyer[f][index] for f in BUYER_FIELDS}
@@ -367,7 +375,7 @@ def _buyers(batch: OrderBatch) -> tuple[list[CustomerRow], Any]:
                 preferred_channel_id=int(batch.channel_id[index]), home_store_id=store,
             )
         )  # fmt: skip
-    return rows, codes
+    return rows
 
 
 def do_bulk_ingest_order_batch(
@@ -388,8 +396,12 @@ def do_bulk_ingest_order_batch(
     result = BulkIngestResult(order_ids=[])
     if not len(batch):
         return result
-    buyer_rows, buyer_of = _buyers(batch)
-    buyers = do_bulk_upsert_customers(buyer_rows, update_profiles=False, settled=settled, ref_id=ref_id)
+    firsts, buyer_of = _buyer_firsts(batch)
+    buyers = do_bulk_upsert_buyers(
+        {f: batch.buyer[f][firsts] for f in BUYER_FIELDS}, source_system=batch.source_system,
+        preferred_channel_id=batch.channel_id[firsts], home_store_id=batch.store_id[firsts], settled=settled,
+        ref_id=ref_id,
+    )  # fmt: skip
     result.customers_created = len(buyers.created)
     result.changes.extend(buyers.changes)
     customer_of = np.asarray(buyers.customer_ids, dtype=np.int64)[buyer_of]
@@ -411,17 +423,32 @@ def do_bulk_ingest_order_batch(
         else np.ones(len(batch), dtype=bool)
     )
     if not is_new.all():
-        # Stored orders: compared and, when changed, rewritten with their previous values recorded.
+        # Stored orders: those equal to the file are found column-wise; the others are compared
+        # per order and rewritten with their previous values recorded.
+        from kehu.imports.order_compare import unchanged_stored_orders
+
         old = np.flatnonzero(~is_new)
-        again = do_bulk_ingest_orders(
-            batch.take(old).to_rows([buyer_rows[i] for i in buyer_of[old].tolist()]), settled=settled, ref_id=ref_id
+        stored_batch = batch.take(old)
+        same = unchanged_stored_orders(
+            stored_batch,
+            [stored[n] for n in stored_batch.number.tolist()],
+            _products(set(stored_batch.line_sku.tolist())),
         )
-        result.updated, result.unchanged = again.updated, again.unchanged
-        result.created += again.created
-        result.changes.extend(again.changes)
+        result.unchanged = int(same.sum())
+        old = old[~same]
+        if len(old):
+            buyer_rows = _buyer_rows(batch, firsts)
+            again = do_bulk_ingest_orders(
+                batch.take(old).to_rows([buyer_rows[i] for i in buyer_of[old].tolist()]), settled=settled, ref_id=ref_id
+            )
+            result.updated, result.unchanged = again.updated, result.unchanged + again.unchanged
+            result.created += again.created
+            result.changes.extend(again.changes)
     fresh = np.flatnonzero(is_new)
     if len(fresh):
-        result.created += _insert_new_orders(batch.take(fresh), customer_of[fresh], ref_id, result, pending)
+        result.created += _insert_new_orders(
+            batch.take(fresh), customer_of[fresh], ref_id, result, pending, new_customers=buyers.created
+        )
     return result
 
 
@@ -502,7 +529,10 @@ def _insert_new_orders(
     ref_id: int | None,
     result: BulkIngestResult,
     pending: PendingPurchaseStats | None = None,
+    new_customers: set[int] | frozenset[int] = frozenset(),
 ) -> int:
+    """Write orders known to be new. `new_customers`: buyers created earlier in this
+    transaction, whose rows need no key check or lock (nothing else can see them yet)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -510,7 +540,7 @@ def _insert_new_orders(
     count = len(batch)
     order_ids = np.asarray(bulksql.allocate_ids(Order, count), dtype=np.int64)
     now = timezone.now()
-    products = _products(set(np.unique(batch.line_sku).tolist()))
+    products = _products(set(batch.line_sku.tolist()))
     product_ids = [products.get(sku, (None, ""))[0] for sku in batch.line_sku.tolist()]
     names = [
         name or products.get(sku, (None, ""))[1] for name, sku in zip(batch.line_name, batch.line_sku, strict=True)
@@ -522,9 +552,13 @@ def _insert_new_orders(
     paid = bulksql.cents_to_decimal(batch.paid_cents)
     channel = pa.array(batch.channel_id, pa.int64())
     title_prefix, _sep, title_suffix = (_("Order %(number)s") % {"number": "\x00"}).partition("\x00")
-    references = {Customer: np.unique(customer_ids).tolist(), Channel: np.unique(batch.channel_id).tolist(),
+    buyers = np.unique(customer_ids)
+    if new_customers:
+        buyers = buyers[~np.isin(buyers, np.fromiter(new_customers, dtype=np.int64, count=len(new_customers)))]
+    references = {Customer: buyers.tolist(), Channel: np.unique(batch.channel_id).tolist(),
                   Store: set(batch.store_id.tolist()), Product: set(product_ids)}  # fmt: skip
-    # Order lines reference the orders copied in the same block; nothing else is left unchecked.
+    # Order lines reference the orders copied in the same block, and new buyers were written in
+    # this transaction; nothing else is left unchecked.
     with bulksql.foreign_keys_checked_set_based(references):
         bulksql.copy_arrow(
             Order,

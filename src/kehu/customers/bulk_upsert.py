@@ -410,3 +410,273 @@ def _index_names(new: Iterable[tuple[int, str]], renamed: list[tuple[int, str]])
         ["customer_id", "token"],
         [(cid, token) for cid, name in [*new, *renamed] for token in sorted(name_tokens(name))],
     )
+
+
+# --- Buyers as columns ----------------------------------------------------------------------
+
+BUYER_COLUMNS = ("name", "phone", "email", "member_card", "province", "city", "district", "detail")
+
+
+def _first_rows(codes: Any, size: int) -> Any:
+    """For codes numbered in order of first appearance (`pandas.factorize`), the row where each
+    code first appears."""
+    import numpy as np
+
+    present = codes >= 0
+    first = np.full(int(codes.max()) + 1 if present.any() else 0, size, dtype=np.int64)
+    np.minimum.at(first, codes[present], np.flatnonzero(present))
+    return first
+
+
+def group_identity_columns(identities: Sequence[Any]) -> tuple[Any, Any, list[tuple[Any, Any, Any]]]:
+    """`_group` over columns, for rows without a source key: `identities` are the phone, email and
+    member card columns (object arrays, "" for none), in `MATCH_ORDER`. A row joins the group of
+    the earliest row that first carried, in that order, its phone, email or member card; a row
+    none of whose values appeared before starts a group.
+
+    Returns each row's group (groups numbered in order of their first row), each group's first
+    row, and per identity kind (codes of each row's value, -1 for none; the distinct values; the
+    first row carrying each value). The group owning a value is the group of its first row."""
+    import numpy as np
+    import pandas as pd
+
+    size = len(identities[0]) if identities else 0
+    rows = np.arange(size, dtype=np.int64)
+    parent = rows.copy()
+    decided = np.zeros(size, dtype=bool)
+    kinds = []
+    for values in identities:
+        values = np.asarray(values, dtype=object)
+        codes, uniques = pd.factorize(values)
+        codes = np.where(values == "", -1, codes).astype(np.int64)
+        first = _first_rows(codes, size)
+        earlier = np.where(codes >= 0, first[np.maximum(codes, 0)] if len(first) else rows, rows)
+        joins = ~decided & (earlier < rows)
+        parent[joins] = earlier[joins]
+        decided |= joins
+        kinds.append((codes, np.asarray(uniques, dtype=object), first))
+    # Each row points at an earlier row of its group: follow the pointers to the group's first row.
+    while True:
+        hop = parent[parent]
+        if np.array_equal(hop, parent):
+            break
+        parent = hop
+    firsts = np.flatnonzero(parent == rows)
+    return np.searchsorted(firsts, parent), firsts, kinds
+
+
+def do_bulk_upsert_buyers(
+    columns: dict[str, Any],
+    *,
+    source_system: str,
+    preferred_channel_id: Any,
+    home_store_id: Any,
+    settled: set[int] | None = None,
+    ref_type: str = "import",
+    ref_id: int | None = None,
+) -> UpsertResult:
+    """`do_bulk_upsert_customers(rows, update_profiles=False)` for buyers given as columns
+    (`BUYER_COLUMNS` → object arrays, already cleansed; no source key, gender, birthday or kind),
+    with the channel (int64 array) and home store (object array, int or None) a new customer
+    gets. Grouping, matching, new customers, identities, addresses, name tokens and timeline
+    entries are exactly those of the row form, computed a column at a time (no object per row).
+    `customer_ids` is an int64 array. Call inside a transaction."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    size = len(columns["name"])
+    settled = settled if settled is not None else set()
+    if not size:
+        return UpsertResult(customer_ids=np.zeros(0, dtype=np.int64))
+    group_of, firsts, kinds = group_identity_columns([columns[k] for k in ("phone", "email", "member_card")])
+    groups = len(firsts)
+
+    # Every distinct identity with its kind rank, owning group and first row; stored owners looked up.
+    parts = []
+    for rank, (kind, (codes, uniques, first)) in enumerate(zip(MATCH_ORDER, kinds, strict=True)):
+        used = np.unique(codes[codes >= 0])
+        if not len(used):
+            continue
+        values = uniques[used]
+        rows = bulksql.fetch_any(
+            f"SELECT value, customer_id FROM {bulksql.table(CustomerIdentity)} WHERE kind = %s AND value IN ({{in}})",
+            values.tolist(),
+            [kind],
+        )
+        owner = np.full(len(values), -1, dtype=np.int64)
+        if rows:
+            stored = pd.Index([value for value, _cid in rows])
+            hit = stored.get_indexer(values)
+            owner = np.where(hit >= 0, np.array([cid for _v, cid in rows], dtype=np.int64)[hit], -1)
+        parts.append(pd.DataFrame({"rank": rank, "kind": kind, "value": values, "first": first[used],
+                                   "group": group_of[first[used]], "stored": owner}))  # fmt: skip
+    keys = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame({"rank": [], "kind": [], "value": [], "first": [], "group": [], "stored": []})
+    )
+    # A group's identities in matching priority (kind, then the row that brought them): the
+    # first one already stored names its customer.
+    keys = keys.sort_values(["group", "rank", "first"], kind="stable", ignore_index=True)
+    matched = np.full(groups, -1, dtype=np.int64)
+    hits = keys[keys["stored"] >= 0].drop_duplicates("group")
+    matched[hits["group"].to_numpy(dtype=np.int64)] = hits["stored"].to_numpy(dtype=np.int64)
+    new_groups = np.flatnonzero(matched < 0)
+    group_ids = matched.copy()
+    group_ids[new_groups] = np.asarray(bulksql.allocate_ids(Customer, len(new_groups)), dtype=np.int64)
+    customer_ids = group_ids[group_of]
+    created = group_ids[new_groups]
+    result = UpsertResult(customer_ids=customer_ids, created=set(created.tolist()))
+    result.unchanged.update(np.unique(matched[matched >= 0]).tolist())
+    now = timezone.now()
+
+    new_firsts = firsts[new_groups]
+    store = np.asarray(home_store_id, dtype=object)[new_firsts]
+    channel = np.asarray(preferred_channel_id, dtype=np.int64)[new_firsts]
+    references = {
+        Customer: set(matched[matched >= 0].tolist()),
+        Store: set(store.tolist()),
+        Channel: set(channel.tolist()),
+    }
+    count = len(new_groups)
+    stamp = pa.array(np.full(count, np.datetime64(now.astimezone(dt.UTC).replace(tzinfo=None), "us")),
+                     pa.timestamp("us", tz="UTC"))  # fmt: skip
+    names = np.asarray(columns["name"], dtype=object)[new_firsts]
+    with bulksql.foreign_keys_checked_set_based(references):
+        if count:
+            result.changes.append(Change("customers.customer", None, True, ids=created.tolist()))
+            unnamed = _("Unnamed customer")
+            bulksql.copy_arrow(
+                Customer,
+                pa.table({
+                    "id": pa.array(created, pa.int64()), "kind": pa.array([CustomerKind.CONSUMER.value] * count),
+                    "party_type": pa.array([PartyType.PERSON.value] * count),
+                    "name": pa.array(np.where(names == "", unnamed, names).tolist(), pa.string()),
+                    "gender": pa.array([""] * count, pa.string()), "birthday": pa.nulls(count, pa.date32()),
+                    "home_store_id": pa.array(store.tolist(), pa.int64()), "preferred_channel_id": pa.array(channel),
+                    "source_system": pa.array([source_system] * count, pa.string()),
+                    "source_id": pa.array([""] * count, pa.string()), "custom": pa.array(["{}"] * count),
+                    "order_count": pa.array(np.zeros(count, np.int64)),
+                    "total_spent": bulksql.cents_to_decimal(np.zeros(count, np.int64)),
+                    "created_at": stamp, "updated_at": stamp,
+                }),
+            )  # fmt: skip
+        _insert_identity_columns(keys, group_ids, matched, source_system, now, result)
+        _insert_address_columns(columns, group_of, group_ids, matched, result)
+        _index_name_columns(created, names)
+        bulksql.copy_arrow(
+            Interaction,
+            pa.table({
+                "customer_id": pa.array(np.sort(created), pa.int64()),
+                "kind": pa.array([InteractionKind.REGISTRATION.value] * count, pa.string()),
+                "occurred_at": stamp, "title": pa.array([_("Customer record created")] * count, pa.string()),
+                "detail": pa.array([""] * count, pa.string()), "ref_type": pa.array([ref_type] * count, pa.string()),
+                "ref_id": pa.array([ref_id] * count, pa.int64()),
+            }),
+        )  # fmt: skip
+    settled.update(group_ids.tolist())
+    return result
+
+
+def _insert_identity_columns(
+    keys: Any, group_ids: Any, matched: Any, source_system: str, now: dt.datetime, result: UpsertResult
+) -> None:
+    """`_insert_identities` over the identity table of `do_bulk_upsert_buyers`: identities not
+    stored yet go to their group's customer, the first of each kind primary for a new customer."""
+    import numpy as np
+    import pyarrow as pa
+
+    fresh = keys[keys["stored"] < 0]
+    if not len(fresh):
+        return
+    group = fresh["group"].to_numpy(dtype=np.int64)
+    is_new = matched[group] < 0
+    primary = is_new & ~fresh.duplicated(["group", "kind"]).to_numpy()
+    cids = group_ids[group]
+    kinds, values = fresh["kind"].to_numpy(dtype=object), fresh["value"].to_numpy(dtype=object)
+    for cid, kind, value in zip(cids[~is_new].tolist(), kinds[~is_new].tolist(), values[~is_new].tolist(), strict=True):
+        result.changes.append(
+            Change("customers.customeridentity", None, True, {"customer": cid, "kind": kind, "value": value})
+        )
+    count = len(cids)
+    bulksql.insert_arrow_ignore_conflicts(
+        CustomerIdentity,
+        pa.table({
+            "customer_id": pa.array(cids, pa.int64()), "kind": pa.array(kinds, pa.string()),
+            "value": pa.array(values, pa.string()), "is_primary": pa.array(primary, pa.bool_()),
+            "verified": pa.array(np.zeros(count, dtype=bool)), "source_system": pa.array([source_system] * count),
+            "created_at": pa.array(np.full(count, np.datetime64(now.astimezone(dt.UTC).replace(tzinfo=None), "us")),
+                                   pa.timestamp("us", tz="UTC")),
+        }),
+        conflict=["kind", "value"],
+    )  # fmt: skip
+
+
+def _insert_address_columns(
+    columns: dict[str, Any], group_of: Any, group_ids: Any, matched: Any, result: UpsertResult
+) -> None:
+    """`_insert_addresses` for the rows that carry an address (rows in group order)."""
+    import numpy as np
+
+    parts = [np.asarray(columns[f], dtype=object) for f in ("province", "city", "district", "detail")]
+    has = np.zeros(len(group_of), dtype=bool)
+    for part in parts:
+        has |= part != ""
+    rows = np.flatnonzero(has)
+    if not len(rows):
+        return
+    rows = rows[np.lexsort((rows, group_of[rows]))]
+    created = set(group_ids[matched < 0].tolist())
+    wanted = [
+        (cid, (p, c, d, t))
+        for cid, p, c, d, t in zip(
+            group_ids[group_of[rows]].tolist(), *(part[rows].tolist() for part in parts), strict=True
+        )
+    ]
+    known: set[tuple[int, tuple[str, str, str, str]]] = set()
+    has_any: set[int] = set()
+    stored_ids = sorted({cid for cid, _a in wanted if cid not in created})
+    for part in bulksql.batched(stored_ids, bulksql.IN_BATCH):
+        for cid, *address in Address.objects.filter(customer_id__in=part).values_list(
+            "customer_id", "province", "city", "district", "detail"
+        ):
+            known.add((cid, tuple(address)))  # type: ignore[arg-type]
+            has_any.add(cid)
+    fresh = [(cid, address) for cid, address in dict.fromkeys(wanted) if (cid, address) not in known]
+    ids = bulksql.allocate_ids(Address, len(fresh))
+    new_rows = []
+    for address_id, (cid, address) in zip(ids, fresh, strict=True):
+        new_rows.append((address_id, cid, "", "", *address, "", cid not in has_any))
+        has_any.add(cid)
+        if cid not in created:
+            result.changes.append(Change("customers.address", address_id, True))
+    bulksql.copy_insert(
+        Address,
+        ["id", "customer_id", "label", "recipient", "province", "city", "district", "detail", "postal_code",
+         "is_default"],
+        new_rows,
+    )  # fmt: skip
+
+
+def _index_name_columns(customer_ids: Any, names: Any) -> None:
+    """`_index_names` for new customers: each distinct name is tokenised once."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    if not len(customer_ids):
+        return
+    codes, uniques = pd.factorize(np.asarray(names, dtype=object))
+    tokens = [sorted(name_tokens(name)) for name in uniques.tolist()]
+    per_name = np.array([len(t) for t in tokens], dtype=np.int64)
+    repeat = per_name[codes]
+    flat = np.array([t for ts in tokens for t in ts], dtype=object)
+    start = np.concatenate([[0], np.cumsum(per_name)[:-1]])
+    within = np.arange(int(repeat.sum())) - np.repeat(np.cumsum(repeat) - repeat, repeat)
+    picked = flat[np.repeat(start[codes], repeat) + within] if len(flat) else flat
+    bulksql.copy_arrow(
+        SearchToken,
+        pa.table({"customer_id": pa.array(np.repeat(np.asarray(customer_ids, dtype=np.int64), repeat), pa.int64()),
+                  "token": pa.array(picked.tolist(), pa.string())}),
+    )  # fmt: skip

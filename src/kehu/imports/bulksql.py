@@ -151,11 +151,20 @@ def allocate_ids(model: type[Model], count: int) -> list[int]:
         return []
     with connection.cursor() as cursor:
         if is_postgres():
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                [model._meta.db_table, count],
-            )
-            return [row[0] for row in cursor.fetchall()]
+            # The sequence is named once (a `pg_get_serial_sequence` per drawn id cost ten times
+            # the drawing itself), and the ids come back as their range: ids drawn in one
+            # statement form one run unless another transaction drew from the same sequence
+            # at the same moment; only then are they drawn again and fetched one by one (the
+            # first draw leaves a gap, as any rolled-back insert does).
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [model._meta.db_table])
+            sequence = cursor.fetchone()[0]
+            draw = "SELECT nextval(%s::regclass) AS v FROM generate_series(1, %s)"
+            cursor.execute(f"SELECT min(v), max(v) FROM ({draw}) drawn", [sequence, count])
+            first, last = cursor.fetchone()
+            if last - first + 1 == count:
+                return list(range(first, last + 1))
+            cursor.execute(draw, [sequence, count])
+            return sorted(row[0] for row in cursor.fetchall())
         cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table(model)}")
         top = cursor.fetchone()[0]
         cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [model._meta.db_table])
@@ -367,6 +376,39 @@ def copy_arrow(model: type[Model], data: Any) -> int:
             values = [_sqlite_column(c.combine_chunks() if hasattr(c, "combine_chunks") else c) for c in data.columns]
             cursor.executemany(f"INSERT INTO {table(model)} ({cols}) VALUES ({marks})", list(zip(*values, strict=True)))
     return data.num_rows
+
+
+def insert_arrow_ignore_conflicts(model: type[Model], data: Any, *, conflict: Sequence[str]) -> None:
+    """`insert_ignore_conflicts` for the rows of an Arrow table (columns named after the model's
+    columns): PostgreSQL stages them with `COPY … (FORMAT csv)` from Arrow's CSV writer, SQLite
+    runs `executemany`."""
+    if data.num_rows == 0:
+        return
+    cols = ", ".join(_q(c) for c in data.column_names)
+    target = ", ".join(_q(c) for c in conflict)
+    with connection.cursor() as cursor:
+        if is_postgres():
+            import io
+
+            import pyarrow.csv as pa_csv
+
+            name = f"kehu_stage_{next(_stage_counter)}"
+            cursor.execute(f"CREATE TEMP TABLE {name} ON COMMIT DROP AS SELECT {cols} FROM {table(model)} WITH NO DATA")
+            buffer = io.BytesIO()
+            pa_csv.write_csv(data, buffer, pa_csv.WriteOptions(include_header=False, batch_size=65536))
+            with cursor.cursor.copy(f"COPY {name} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
+                copy.write(buffer.getbuffer())
+            cursor.execute(
+                f"INSERT INTO {table(model)} ({cols}) SELECT {cols} FROM {name} ON CONFLICT ({target}) DO NOTHING"
+            )
+            cursor.execute(f"DROP TABLE {name}")
+        else:
+            marks = ", ".join(["%s"] * data.num_columns)
+            values = [_sqlite_column(c.combine_chunks() if hasattr(c, "combine_chunks") else c) for c in data.columns]
+            cursor.executemany(
+                f"INSERT INTO {table(model)} ({cols}) VALUES ({marks}) ON CONFLICT ({target}) DO NOTHING",
+                list(zip(*values, strict=True)),
+            )
 
 
 def fetch_any(sql: str, values: Sequence[Any], params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
