@@ -147,51 +147,37 @@ class BulkWriter:
 
     @contextmanager
     def indexes_rebuilt(self, models: list[type[Model]], enabled: bool = True) -> Iterator[None]:
-        """Drop the secondary (non-unique) indexes of these tables, load, and build the indexes
-        again in one sort each, which beats maintaining them row by row for big loads. Runs as
-        one transaction on PostgreSQL, so a failure or crash restores the indexes with the data."""
+        """Drop the secondary indexes and unique constraints of these tables, load, and build them
+        again in one sort each, which beats maintaining them row by row for big loads. Runs as one
+        transaction on PostgreSQL, so a failure or crash restores the schema with the data.
+
+        Unless `skip_foreign_key_checks` switched the triggers off, the tables' foreign keys are
+        dropped too and added again afterwards, with the same names and definitions: PostgreSQL
+        then checks each one with a single join over the table instead of queueing a deferred
+        check per inserted row (tens of millions for a big load, each run one by one). The table
+        owner may do this; it takes an exclusive lock on the referenced tables as well until the
+        load commits, so this is for initial loads, not next to live traffic."""
         if not enabled or self.vendor != "postgresql":
             yield
             return
         tables = [m._meta.db_table for m in models]
         with transaction.atomic():
             with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT n.nspname, i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
-                    "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
-                    "JOIN pg_namespace n ON n.oid = i.relnamespace "
-                    "WHERE t.relname = ANY(%s) AND t.relnamespace = ANY(current_schemas(false)::regnamespace[]) "
-                    "AND NOT x.indisunique AND NOT x.indisprimary "
-                    "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid)",
-                    [tables],
-                )
-                indexes = cursor.fetchall()
-                # Unique constraints too (their index is as costly); primary keys and foreign
-                # keys stay.
-                cursor.execute(
-                    "SELECT t.relname, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
-                    "JOIN pg_class t ON t.oid = c.conrelid "
-                    "WHERE t.relname = ANY(%s) AND t.relnamespace = ANY(current_schemas(false)::regnamespace[]) "
-                    "AND c.contype = 'u'",
-                    [tables],
-                )
-                constraints = cursor.fetchall()
-                for schema, name, _definition in indexes:
-                    cursor.execute(f"DROP INDEX {connection.ops.quote_name(schema)}.{connection.ops.quote_name(name)}")
-                for table, name, _definition in constraints:
-                    cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
+                schema = _Schema.read(cursor, tables, foreign_keys=not self.replica)
+                schema.drop(cursor)
             yield
             started = time.perf_counter()
             with connection.cursor() as cursor:
-                # Without the privilege to skip them, the load queued deferred foreign-key checks;
-                # PostgreSQL refuses ALTER TABLE while they are pending, so run them now.
+                # Nothing should be queued (the foreign keys are gone, or their triggers were
+                # off), but PostgreSQL refuses ALTER TABLE while deferred checks are pending.
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-                cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-                for table, name, definition in constraints:
-                    cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
-                for _schema, _name, definition in indexes:
-                    cursor.execute(definition)
-            self.seconds["(index rebuild)"] += time.perf_counter() - started
+                cursor.execute(f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
+                schema.restore_indexes(cursor)
+                self.seconds["(index rebuild)"] += time.perf_counter() - started
+                if schema.foreign_keys:
+                    started = time.perf_counter()
+                    schema.restore_foreign_keys(cursor)
+                    self.seconds["(foreign keys)"] += time.perf_counter() - started
 
     def reset_sequences(self, models: list[type[Model]]) -> None:
         """After inserting explicit ids, move PostgreSQL's identity sequences past them."""
@@ -212,6 +198,79 @@ class BulkWriter:
         with connection.cursor() as cursor:
             for model in models:
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
+# For the index sorts and the foreign-key checks (PostgreSQL runs the check's join with this much
+# memory too); the rebuild is the only thing the loading backend does at that point.
+MAINTENANCE_WORK_MEM = "512MB"
+
+
+class _Schema:
+    """The secondary indexes, unique constraints and foreign keys of a set of tables, as
+    PostgreSQL prints them back, so they can be dropped and re-created exactly."""
+
+    def __init__(
+        self,
+        indexes: list[tuple[str, str, str]],
+        uniques: list[tuple[str, str, str]],
+        foreign_keys: list[tuple[str, str, str]],
+    ) -> None:
+        self.indexes = indexes  # (schema, index, CREATE INDEX …)
+        self.uniques = uniques  # (table, constraint, UNIQUE (…))
+        self.foreign_keys = foreign_keys  # (table, constraint, FOREIGN KEY (…) REFERENCES …)
+
+    @classmethod
+    def read(cls, cursor: Any, tables: list[str], foreign_keys: bool) -> _Schema:
+        in_tables = "t.relname = ANY(%s) AND t.relnamespace = ANY(current_schemas(false)::regnamespace[])"
+        cursor.execute(
+            "SELECT n.nspname, i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+            "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+            "JOIN pg_namespace n ON n.oid = i.relnamespace "
+            f"WHERE {in_tables} AND NOT x.indisunique AND NOT x.indisprimary "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid) ORDER BY i.oid",
+            [tables],
+        )
+        indexes = cursor.fetchall()
+        # Unique constraints too (their index is as costly); primary keys stay.
+        cursor.execute(
+            "SELECT t.relname, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+            f"JOIN pg_class t ON t.oid = c.conrelid WHERE {in_tables} AND c.contype = 'u' ORDER BY c.oid",
+            [tables],
+        )
+        uniques = cursor.fetchall()
+        # The tables' own foreign keys unless told otherwise (their insert triggers are the
+        # per-row checks), and always any foreign key that relies on a unique constraint dropped
+        # here (PostgreSQL would refuse to drop the constraint under it).
+        cursor.execute(
+            "SELECT t.relname, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+            "JOIN pg_class t ON t.oid = c.conrelid WHERE c.contype = 'f' AND t.relnamespace = "
+            "ANY(current_schemas(false)::regnamespace[]) AND ((%s AND t.relname = ANY(%s)) OR c.conindid IN "
+            "(SELECT u.conindid FROM pg_constraint u JOIN pg_class t ON t.oid = u.conrelid "
+            f"WHERE {in_tables} AND u.contype = 'u')) ORDER BY c.oid",
+            [foreign_keys, tables, tables],
+        )
+        return cls(indexes, uniques, cursor.fetchall())
+
+    def drop(self, cursor: Any) -> None:
+        for table, name, _definition in self.foreign_keys:
+            cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
+        for table, name, _definition in self.uniques:
+            cursor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
+        for schema, name, _definition in self.indexes:
+            cursor.execute(f"DROP INDEX {quote(schema)}.{quote(name)}")
+
+    def restore_indexes(self, cursor: Any) -> None:
+        for table, name, definition in self.uniques:
+            cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
+        for _schema, _name, definition in self.indexes:
+            cursor.execute(definition)
+
+    def restore_foreign_keys(self, cursor: Any) -> None:
+        """After the indexes: each check is one anti-join of the table against the referenced one
+        (a single query, as the owner may read both); a violation fails the load and rolls it all
+        back."""
+        for table, name, definition in self.foreign_keys:
+            cursor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
 
 
 def quote(name: str) -> str:

@@ -67,8 +67,10 @@ def generate(
     (older parcels keep their shipment row); they are the largest table otherwise.
 
     On PostgreSQL, `rebuild_indexes` (default: from 100,000 customers on) loads everything in one
-    transaction with the tables' secondary indexes dropped and rebuilt at the end; the tables are
-    locked for the duration, so use it for initial loads, not next to live traffic."""
+    transaction with the tables' secondary indexes dropped and rebuilt at the end, and, unless a
+    superuser loads with the foreign-key triggers off, their foreign keys dropped and re-added
+    (validated in one query each); the tables, and those they reference, are locked for the
+    duration, so use it for initial loads, not next to live traffic."""
     if customers < 0:
         raise ValueError("customers must not be negative")
     started = time.perf_counter()
