@@ -366,6 +366,13 @@ def _insert_addresses(
             row = rows[index]
             if row.has_address():
                 wanted.append((cid, (row.province, row.city, row.district, row.detail)))
+    _add_missing_addresses(wanted, created_ids, result)
+
+
+def _add_missing_addresses(
+    wanted: list[tuple[int, tuple[str, str, str, str]]], created_ids: set[int], result: UpsertResult
+) -> None:
+    """Insert each (customer, address) not stored yet; a customer's first address is its default."""
     if not wanted:
         return
     known: set[tuple[int, tuple[str, str, str, str]]] = set()
@@ -387,20 +394,10 @@ def _insert_addresses(
             result.changes.append(Change("customers.address", address_id, True))
     bulksql.copy_insert(
         Address,
-        [
-            "id",
-            "customer_id",
-            "label",
-            "recipient",
-            "province",
-            "city",
-            "district",
-            "detail",
-            "postal_code",
-            "is_default",
-        ],
+        ["id", "customer_id", "label", "recipient", "province", "city", "district", "detail", "postal_code",
+         "is_default"],
         new_rows,
-    )
+    )  # fmt: skip
 
 
 def _index_names(new: Iterable[tuple[int, str]], renamed: list[tuple[int, str]]) -> None:
@@ -634,29 +631,7 @@ def _insert_address_columns(
             group_ids[group_of[rows]].tolist(), *(part[rows].tolist() for part in parts), strict=True
         )
     ]
-    known: set[tuple[int, tuple[str, str, str, str]]] = set()
-    has_any: set[int] = set()
-    stored_ids = sorted({cid for cid, _a in wanted if cid not in created})
-    for part in bulksql.batched(stored_ids, bulksql.IN_BATCH):
-        for cid, *address in Address.objects.filter(customer_id__in=part).values_list(
-            "customer_id", "province", "city", "district", "detail"
-        ):
-            known.add((cid, tuple(address)))  # type: ignore[arg-type]
-            has_any.add(cid)
-    fresh = [(cid, address) for cid, address in dict.fromkeys(wanted) if (cid, address) not in known]
-    ids = bulksql.allocate_ids(Address, len(fresh))
-    new_rows = []
-    for address_id, (cid, address) in zip(ids, fresh, strict=True):
-        new_rows.append((address_id, cid, "", "", *address, "", cid not in has_any))
-        has_any.add(cid)
-        if cid not in created:
-            result.changes.append(Change("customers.address", address_id, True))
-    bulksql.copy_insert(
-        Address,
-        ["id", "customer_id", "label", "recipient", "province", "city", "district", "detail", "postal_code",
-         "is_default"],
-        new_rows,
-    )  # fmt: skip
+    _add_missing_addresses(wanted, created, result)
 
 
 def _index_name_columns(customer_ids: Any, names: Any) -> None:
