@@ -162,8 +162,10 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--duration", type=int, default=300, help="seconds")
     parser.add_argument("--port", type=int, default=8799)
-    parser.add_argument("--web-workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
+    from kehu.web.serve import default_web_workers
+
+    parser.add_argument("--web-workers", type=int, default=default_web_workers(), help="default: as `kehu serve`")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (as `kehu serve`)")
     parser.add_argument("--sample", type=int, default=2000)
     parser.add_argument("--think", default="0.5-1.5", help="seconds each user waits between requests, min-max")
     parser.add_argument(

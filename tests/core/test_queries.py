@@ -57,3 +57,23 @@ def test_it_finds_partial_chinese_names_but_not_scattered_characters(ref, users)
     assert {h.customer.pk for h in search_customers(users["admin"], "欧阳")} == {target.pk}
     # One character is too little to search names by (it would match every 欧).
     assert search_customers(users["admin"], "欧") == []
+
+
+def test_it_finds_codes_in_any_width_and_names_without_looking_up_codes(ref, users):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kehu.customers.actions import do_add_identity
+
+    carded = make_customer("王小明")
+    do_add_identity(None, carded, "member_card", "vip00123")
+    buyer = make_customer("李四")
+    order = make_order(buyer)
+    admin = users["admin"]
+    assert [(h.customer.pk, h.matched_on) for h in search_customers(admin, "vip00123")] == [(carded.pk, "member_card")]
+    assert [h.customer.pk for h in search_customers(admin, "ＶＩＰ００１２３")] == [carded.pk]  # full width
+    assert [(h.customer.pk, h.matched_on) for h in search_customers(admin, order.number)] == [(buyer.pk, "order")]
+    # A query with Chinese characters is a name: no identity-code or order-number lookups.
+    with CaptureQueriesContext(connection) as names:
+        assert [h.customer.pk for h in search_customers(admin, "小明")] == [carded.pk]
+    assert not any("customeridentity" in q["sql"] or "commerce_order" in q["sql"] for q in names.captured_queries)

@@ -7,6 +7,7 @@ import base64
 import contextlib
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ from kehu.customers.models import (
 )
 from kehu.customers.normalise import looks_like_phone, match_key, normalise_email, normalise_phone
 from kehu.customers.search import query_tokens
+from kehu.db import Rows, read_many
 
 if TYPE_CHECKING:
     from kehu.accounts.models import User
@@ -87,12 +89,18 @@ def search_customers(user: User, query: str, limit: int = 20) -> list[SearchHit]
         with contextlib.suppress(ValidationError):
             identity_values.append((IdentityKind.EMAIL, normalise_email(query)))
     folded = match_key(query)
+    # Member cards, POS and WeChat ids and order numbers are codes in ASCII letters, digits and
+    # punctuation (full-width forms fold to them): a query with Chinese characters is a name, and
+    # skips those two lookups.
+    is_code = folded.isascii()
     for kind in (
         IdentityKind.MEMBER_CARD,
         IdentityKind.POS_ID,
         IdentityKind.WECHAT_OPENID,
         IdentityKind.WECHAT_UNIONID,
     ):
+        if not is_code:
+            break
         identity_values.append((kind, query))
         if folded != query:
             identity_values.append((kind, folded))
@@ -105,7 +113,7 @@ def search_customers(user: User, query: str, limit: int = 20) -> list[SearchHit]
         for customer in scope.filter(pk__in=list(kinds)).select_related("home_store")[:limit]:
             hits.setdefault(customer.pk, SearchHit(customer, str(kinds[customer.pk])))
 
-    if len(hits) < limit:
+    if len(hits) < limit and is_code:
         from kehu.commerce.models import Order
 
         order_customers = Order.objects.filter(number=query).values("customer_id")
@@ -283,12 +291,20 @@ class Customer360:
     channels_used: list[dict[str, Any]] = field(default_factory=list)
     favourite_categories: list[dict[str, Any]] = field(default_factory=list)
     returns_count: int = 0
+    extra: list[Any] = field(default_factory=list)
 
 
-def customer_360(user: User, customer: Customer) -> Customer360:
-    """Everything the 360 page shows, in a fixed number of queries whatever the customer's size."""
+def customer_360(user: User, customer: Customer, extra: Sequence[Rows] = ()) -> Customer360:
+    """Everything the 360 page shows, in a fixed number of queries whatever the customer's size.
+
+    The lists that hang off the customer alone (identities, addresses, consents, tags, notes, the
+    timeline, the returns count) are read in one round trip (`kehu.db.read_many`), together with
+    any `extra` reads of other apps' cards, whose results land in `Customer360.extra` in order;
+    the orders go through `visible_orders`, which applies the user's store scope."""
     from kehu.commerce.models import PURCHASE_STATUSES, OrderLine, Return
     from kehu.commerce.queries import visible_orders
+    from kehu.customers.models import Address, Note, Tag
+    from kehu.privacy.models import Consent
 
     orders = list(
         visible_orders(user)
@@ -298,7 +314,7 @@ def customer_360(user: User, customer: Customer) -> Customer360:
     )
     purchases = visible_orders(user).filter(customer=customer, status__in=PURCHASE_STATUSES)
     channels = list(
-        purchases.values("channel__name", "channel__kind")
+        purchases.values("channel__name", "channel__name_en", "channel__kind")
         .annotate(orders=Count("pk"), spent=Sum("paid_amount"))
         .order_by("-orders")
     )
@@ -308,16 +324,44 @@ def customer_360(user: User, customer: Customer) -> Customer360:
         .annotate(quantity=Sum("quantity"), spent=Sum("amount"))
         .order_by("-spent")[:5]
     )
+    pk = [customer.pk]
+    tags_through = Customer._meta.get_field("tags").remote_field.through._meta.db_table  # type: ignore[attr-defined]
+    (identities, addresses, consents, tags, notes, timeline, returns_count, *extra_results) = read_many(
+        [
+            Rows(CustomerIdentity, "t.customer_id = %s", pk, order_by="t.kind, t.is_primary DESC, t.id"),
+            Rows(Address, "t.customer_id = %s", pk, order_by="t.is_default DESC, t.id"),
+            Rows(Consent, "t.customer_id = %s", pk, order_by="t.channel, t.purpose"),
+            Rows(
+                Tag,
+                "ct.customer_id = %s",
+                pk,
+                order_by="t.name",
+                through=f"JOIN {tags_through} ct ON ct.tag_id = t.id",
+            ),
+            Rows(Note, "t.customer_id = %s", pk, order_by="t.created_at DESC, t.id DESC", limit=10, join=("author",)),
+            Rows(
+                Interaction,
+                "t.customer_id = %s",
+                pk,
+                order_by="t.occurred_at DESC, t.id DESC",
+                limit=30,
+                join=("channel",),
+            ),
+            Rows(Return, "t.customer_id = %s", pk, count=True),
+            *extra,
+        ]
+    )
     return Customer360(
         customer=customer,
-        identities=list(customer.identities.all()),
-        addresses=list(customer.addresses.all()),
-        consents=list(customer.consents.all()),
-        tags=list(customer.tags.all()),
-        notes=list(customer.notes.select_related("author")[:10]),
+        identities=identities,
+        addresses=addresses,
+        consents=consents,
+        tags=tags,
+        notes=notes,
         orders=orders,
-        timeline=list(customer.interactions.select_related("channel").order_by("-occurred_at", "-pk")[:30]),
+        timeline=timeline,
         channels_used=channels,
         favourite_categories=categories,
-        returns_count=Return.objects.filter(customer=customer).count(),
+        returns_count=returns_count,
+        extra=extra_results,
     )

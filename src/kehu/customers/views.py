@@ -166,37 +166,32 @@ def _personal_data(view: Any, *, unmasked: bool, custom_definitions: list[Any] |
 
 def _detail_context(request: HttpRequest, customer: Customer, **extra: Any) -> dict[str, Any]:
     user = _user(request)
-    view = customer_360(user, customer)
+    from kehu.scoring import queries as scoring
+
+    view = customer_360(user, customer, extra=scoring.customer_card_reads(customer))
+    card = scoring.customer_card(view.extra)
     can_edit = policy.can(user, policy.EDIT_CUSTOMERS)
     custom_definitions = active_fields("customer")
-    from kehu.scoring import queries as scoring
 
     context = {
         "nav_section": "customers",
         "customer": customer,
         "view": view,
-        "score": scoring.customer_score(customer),
-        "grade_history": scoring.grade_history(customer),
-        "grade_warnings": scoring.customer_warnings(customer),
+        "score": card.score,
+        "grade_history": card.grade_history,
+        "grade_warnings": card.warnings,
         "personal": _personal_data(view, unmasked=False, custom_definitions=custom_definitions),
         "custom_rows": custom_field_rows(customer, personal=False, unmasked=False, definitions=custom_definitions),
         "consent": _consent_matrix(view.consents),
         "note_form": NoteForm() if can_edit else None,
         "notes": view.notes,
-        "channel_labels": _channel_labels([row["channel__name"] for row in view.channels_used]),
     }
+    english = (get_language() or "").startswith("en")
+    for row in view.channels_used:
+        # The channel's name in the page's language (`name_en` in English when recorded).
+        row["label"] = (row["channel__name_en"] if english else "") or row["channel__name"]
     context.update(extra)
     return context
-
-
-def _channel_labels(names: list[str]) -> dict[str, str]:
-    """Channel names in the page's language (`name_en` in English when recorded)."""
-    if not names or not (get_language() or "").startswith("en"):
-        return {name: name for name in names}
-    from kehu.commerce.models import Channel
-
-    english = dict(Channel.objects.filter(name__in=names).values_list("name", "name_en"))
-    return {name: english.get(name) or name for name in names}
 
 
 def _profile_initial(customer: Customer) -> dict[str, Any]:

@@ -139,6 +139,7 @@ def do_run_scoring(run: ScoringRun, *, engine: str = "auto", config: ScoreConfig
         written = do_write_scores(run, scores)
         _progress(run, 92, "early warnings")
         raised = do_raise_grade_warnings(run)
+        _analyze_score_tables()
         _progress(run, 96, "cohorts and affinity")
         insights = _insights(table, run.cutoff, scores, notes)
     except NothingToScore as exc:
@@ -166,6 +167,17 @@ def do_run_scoring(run: ScoringRun, *, engine: str = "auto", config: ScoreConfig
     )
     run.refresh_from_db()
     return run
+
+
+def _analyze_score_tables() -> None:
+    """Refresh the planner's statistics after a run rewrote the score tables: until autovacuum
+    gets to them, PostgreSQL plans the 360 page's and the lists' score queries on the previous
+    run's figures (it took every open warning for a handful; docs/benchmarks.md)."""
+    if connection.vendor != "postgresql":
+        return
+    tables = ", ".join(q(m._meta.db_table) for m in (CustomerScore, GradeSnapshot, GradeWarning))
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {tables}")
 
 
 def _clean(value: Any) -> Any:
