@@ -154,11 +154,14 @@ def read_many(reads: Sequence[Rows]) -> list[Any]:
             for index, (_sql_text, plan) in enumerate(statements):
                 if index:
                     cursor.nextset()
-                rows = cursor.fetchall()
-                results.append(rows[0][0] if plan is None else _instances(plan, rows))
+                results.append(_result(plan, cursor.fetchall()))
             return results
         for read, (sql, plan) in zip(reads, statements, strict=True):
             cursor.execute(sql, list(read.params))
-            rows = cursor.fetchall()
-            results.append(rows[0][0] if plan is None else _instances(plan, rows))
+            results.append(_result(plan, cursor.fetchall()))
     return results
+
+
+def _result(plan: _Plan | None, rows: list[tuple[Any, ...]]) -> Any:
+    """A count (no plan) or the rows as instances."""
+    return rows[0][0] if plan is None else _instances(plan, rows)

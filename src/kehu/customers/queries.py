@@ -93,14 +93,13 @@ def search_customers(user: User, query: str, limit: int = 20) -> list[SearchHit]
     # punctuation (full-width forms fold to them): a query with Chinese characters is a name, and
     # skips those two lookups.
     is_code = folded.isascii()
-    for kind in (
+    code_kinds = (
         IdentityKind.MEMBER_CARD,
         IdentityKind.POS_ID,
         IdentityKind.WECHAT_OPENID,
         IdentityKind.WECHAT_UNIONID,
-    ):
-        if not is_code:
-            break
+    )
+    for kind in code_kinds if is_code else ():
         identity_values.append((kind, query))
         if folded != query:
             identity_values.append((kind, folded))

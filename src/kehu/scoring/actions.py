@@ -139,7 +139,6 @@ def do_run_scoring(run: ScoringRun, *, engine: str = "auto", config: ScoreConfig
         written = do_write_scores(run, scores)
         _progress(run, 92, "early warnings")
         raised = do_raise_grade_warnings(run)
-        _analyze_score_tables()
         _progress(run, 96, "cohorts and affinity")
         insights = _insights(table, run.cutoff, scores, notes)
     except NothingToScore as exc:
@@ -169,13 +168,13 @@ def do_run_scoring(run: ScoringRun, *, engine: str = "auto", config: ScoreConfig
     return run
 
 
-def _analyze_score_tables() -> None:
-    """Refresh the planner's statistics after a run rewrote the score tables: until autovacuum
-    gets to them, PostgreSQL plans the 360 page's and the lists' score queries on the previous
-    run's figures (it took every open warning for a handful; docs/benchmarks.md)."""
+def _analyze(*models: Any) -> None:
+    """Refresh the planner's statistics of tables a run has just rewritten: until autovacuum gets
+    to them, PostgreSQL plans the 360 page's and the lists' score queries on the previous run's
+    figures (it took every open warning for a handful; docs/benchmarks.md)."""
     if connection.vendor != "postgresql":
         return
-    tables = ", ".join(q(m._meta.db_table) for m in (CustomerScore, GradeSnapshot, GradeWarning))
+    tables = ", ".join(q(m._meta.db_table) for m in models)
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {tables}")
 
@@ -231,6 +230,7 @@ def do_write_scores(run: ScoringRun, scores: pd.DataFrame) -> int:
         )
         written = cursor.rowcount
         drop_stage(cursor, SCORE_STAGE)
+    _analyze(CustomerScore, GradeSnapshot)
     return int(written)
 
 
@@ -284,4 +284,5 @@ def do_raise_grade_warnings(run: ScoringRun, history: int = 3) -> int:
         )
         raised = cursor.rowcount
         drop_stage(cursor, WARNING_STAGE)
+    _analyze(GradeWarning)
     return int(raised)
