@@ -10,8 +10,9 @@ sets in turn; SQLite, in-process, runs them one after the other. Rows become mod
 through `Model.from_db` with the same database converters the ORM applies, so templates and
 presenters use them exactly as they would the ORM's.
 
-Only for reads that need no scoping rules beyond the parent record the caller has already
-checked access to: role-scoped reads stay in `visible_*` querysets.
+A read that is role-scoped (a store manager's orders) takes its scope from the app that owns the
+rule, as SQL next to the `visible_*` queryset that applies the same rule (e.g.
+`commerce.queries.order_scope_sql`), and a test holds the two to the same rows.
 """
 
 from __future__ import annotations
@@ -44,6 +45,22 @@ class Rows:
     count: bool = False
 
 
+@dataclass(frozen=True)
+class Values:
+    """The rows of a hand-written query (an aggregate, say) as dicts, like `QuerySet.values()`.
+
+    `columns` names the selected columns in order, each with the model field whose database
+    converters apply to it (None for none: counts, plain text), so that e.g. a SUM of a money
+    column comes back as a `Decimal` on SQLite as it would from the ORM."""
+
+    sql: str
+    params: Sequence[Any] = ()
+    columns: tuple[tuple[str, Field | None], ...] = ()
+
+
+Read = Rows | Values
+
+
 def _qn(name: str) -> str:
     return connection.ops.quote_name(name)
 
@@ -72,10 +89,13 @@ class _Plan:
     parts: tuple[_Part, ...]
 
 
-def _converters(fields: Sequence[Field], alias: str) -> list[_Conversion]:
-    """What the ORM's compiler applies to each column read (SQLite's dates, decimals, JSON…)."""
+def _converters(fields: Sequence[Field | None], alias: str) -> list[_Conversion]:
+    """What the ORM's compiler applies to each column read (SQLite's dates, decimals, JSON…);
+    a None field is a column without any."""
     result = []
     for index, model_field in enumerate(fields):
+        if model_field is None:
+            continue
         expression = model_field.get_col(alias)
         chain = [*connection.ops.get_db_converters(expression), *model_field.get_db_converters(connection)]
         if chain:
@@ -111,7 +131,16 @@ def _plan(vendor: str, model: type[Model], join: tuple[str | tuple[str, tuple[st
     return _Plan(", ".join(columns), " ".join(tables), tuple(parts))
 
 
-def _sql(read: Rows) -> tuple[str, _Plan | None]:
+@dataclass(frozen=True)
+class _ValuesPlan:
+    names: tuple[str, ...]
+    converters: list[_Conversion]
+
+
+def _sql(read: Read) -> tuple[str, _Plan | _ValuesPlan | None]:
+    if isinstance(read, Values):
+        names = tuple(name for name, _field in read.columns)
+        return read.sql, _ValuesPlan(names, _converters([f for _name, f in read.columns], "v"))
     plan = _plan(connection.vendor, read.model, read.join)
     through = f" {read.through}" if read.through else ""
     if read.count:
@@ -144,8 +173,9 @@ def _instances(plan: _Plan, rows: list[tuple[Any, ...]]) -> list[Model]:
     return result
 
 
-def read_many(reads: Sequence[Rows]) -> list[Any]:
-    """Run the reads, in one round trip on PostgreSQL; a list of instances (or a count) per read."""
+def read_many(reads: Sequence[Read]) -> list[Any]:
+    """Run the reads, in one round trip on PostgreSQL; per read a list of instances (or a count),
+    or for `Values` a list of dicts."""
     statements = [_sql(read) for read in reads]
     results: list[Any] = []
     with connection.cursor() as cursor:
@@ -162,6 +192,21 @@ def read_many(reads: Sequence[Rows]) -> list[Any]:
     return results
 
 
-def _result(plan: _Plan | None, rows: list[tuple[Any, ...]]) -> Any:
-    """A count (no plan) or the rows as instances."""
-    return rows[0][0] if plan is None else _instances(plan, rows)
+def _result(plan: _Plan | _ValuesPlan | None, rows: list[tuple[Any, ...]]) -> Any:
+    """A count (no plan), the rows as instances, or (`Values`) as dicts."""
+    if plan is None:
+        return rows[0][0]
+    if isinstance(plan, _ValuesPlan):
+        return _dicts(plan, rows)
+    return _instances(plan, rows)
+
+
+def _dicts(plan: _ValuesPlan, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    result = []
+    for row in rows:
+        values = list(row)
+        for i, expression, chain in plan.converters:
+            for convert in chain:
+                values[i] = convert(values[i], expression, connection)
+        result.append(dict(zip(plan.names, values, strict=True)))
+    return result

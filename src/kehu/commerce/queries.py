@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
 from django.db.models import Count, QuerySet, Sum
@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from kehu.accounts import policy
 from kehu.commerce.models import PURCHASE_STATUSES, Order
+from kehu.db import Read, Rows, Values
 
 if TYPE_CHECKING:
     from kehu.accounts.models import User
@@ -153,3 +154,72 @@ def company_headlines(user: User) -> Headlines:
     )
     cache.set(key, headlines, 300)
     return headlines
+
+
+# --- the 360 page's order reads, for one batch (kehu.db.read_many) -------------------------------
+
+
+def order_scope_sql(user: User, alias: str) -> tuple[str, list[Any]]:
+    """`visible_orders`' rule as SQL on the order table aliased `alias`: an `AND …` clause and its
+    parameters (none for a user who sees every order)."""
+    from kehu.accounts.models import User as UserModel
+
+    policy.check(user, policy.VIEW_ORDERS)
+    if not policy.is_store_scoped(user):
+        return "", []
+    through = UserModel._meta.get_field("stores").remote_field.through._meta  # type: ignore[attr-defined]
+    store, owner = through.get_field("store").column, through.get_field("user").column
+    return f" AND {alias}.store_id IN (SELECT s.{store} FROM {through.db_table} s WHERE s.{owner} = %s)", [user.pk]
+
+
+def customer_order_reads(user: User, customer_id: int, recent: int = 20) -> list[Read]:
+    """The customer's most recent orders (with channel and store), purchases per channel, and the
+    five categories they spent most on, within the user's store scope: as reads for one batch.
+    Their results are what `visible_orders` gives (a test compares them)."""
+    from kehu.commerce.models import Channel, OrderLine, Product, ProductCategory
+
+    scope_t, scope_params = order_scope_sql(user, "t")
+    scope_o, _same = order_scope_sql(user, "o")
+    statuses = list(PURCHASE_STATUSES)
+    marks = ", ".join(["%s"] * len(statuses))
+    purchases = [customer_id, *statuses, *scope_params]
+    order, line = Order._meta, OrderLine._meta
+    return [
+        Rows(
+            Order,
+            "t.customer_id = %s" + scope_t,
+            [customer_id, *scope_params],
+            order_by="t.ordered_at DESC, t.id DESC",
+            limit=recent,
+            join=("channel", "store"),
+        ),
+        Values(
+            f"SELECT ch.name, ch.name_en, ch.kind, COUNT(*), SUM(o.paid_amount) FROM {order.db_table} o "
+            f"JOIN {Channel._meta.db_table} ch ON ch.id = o.channel_id "
+            f"WHERE o.customer_id = %s AND o.status IN ({marks}){scope_o} "
+            "GROUP BY ch.name, ch.name_en, ch.kind ORDER BY 4 DESC, ch.name",
+            purchases,
+            (
+                ("channel__name", None),
+                ("channel__name_en", None),
+                ("channel__kind", None),
+                ("orders", None),
+                ("spent", order.get_field("paid_amount")),
+            ),
+        ),
+        Values(
+            f"SELECT c.name, c.name_en, SUM(l.quantity), SUM(l.amount) FROM {line.db_table} l "
+            f"JOIN {order.db_table} o ON o.id = l.order_id "
+            f"LEFT JOIN {Product._meta.db_table} p ON p.id = l.product_id "
+            f"LEFT JOIN {ProductCategory._meta.db_table} c ON c.id = p.category_id "
+            f"WHERE o.customer_id = %s AND o.status IN ({marks}){scope_o} "
+            "GROUP BY c.name, c.name_en ORDER BY 4 DESC, c.name LIMIT 5",
+            purchases,
+            (
+                ("product__category__name", None),
+                ("product__category__name_en", None),
+                ("quantity", None),
+                ("spent", line.get_field("amount")),
+            ),
+        ),
+    ]

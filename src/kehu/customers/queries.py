@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -27,7 +27,7 @@ from kehu.customers.models import (
 )
 from kehu.customers.normalise import looks_like_phone, match_key, normalise_email, normalise_phone
 from kehu.customers.search import query_tokens
-from kehu.db import Rows, read_many
+from kehu.db import Read, Rows, read_many
 
 if TYPE_CHECKING:
     from kehu.accounts.models import User
@@ -47,13 +47,15 @@ def visible_customers(user: User) -> QuerySet[Customer]:
     return qs
 
 
+# What the 360 page reads along with the customer row.
+PAGE_RELATED = ("home_store", "preferred_channel", "household")
+
+
 def access_customer(user: User, customer_id: int) -> Customer:
     """Fetch a customer the user may see; 404 (not 403) for one outside their scope, so that
     the existence of other stores' customers is not revealed."""
     try:
-        return (
-            visible_customers(user).select_related("home_store", "preferred_channel", "household").get(pk=customer_id)
-        )
+        return visible_customers(user).select_related(*PAGE_RELATED).get(pk=customer_id)
     except Customer.DoesNotExist:
         raise Http404(_("No such customer.")) from None
 
@@ -109,14 +111,15 @@ def search_customers(user: User, query: str, limit: int = 20) -> list[SearchHit]
             cond |= Q(kind=kind, value=value)
         matched = CustomerIdentity.objects.filter(cond).values_list("customer_id", "kind")
         kinds = dict(matched)
-        for customer in scope.filter(pk__in=list(kinds)).select_related("home_store")[:limit]:
+        # With what the 360 page needs: one exact hit is answered with that page.
+        for customer in scope.filter(pk__in=list(kinds)).select_related(*PAGE_RELATED)[:limit]:
             hits.setdefault(customer.pk, SearchHit(customer, str(kinds[customer.pk])))
 
     if len(hits) < limit and is_code:
         from kehu.commerce.models import Order
 
         order_customers = Order.objects.filter(number=query).values("customer_id")
-        add(scope.filter(pk__in=order_customers), "order")
+        add(scope.filter(pk__in=order_customers).select_related(*PAGE_RELATED), "order")
 
     if len(hits) < limit and not looks_like_phone(query) and "@" not in query:
         add(_name_matches(scope, query, limit), "name")
@@ -293,62 +296,49 @@ class Customer360:
     extra: list[Any] = field(default_factory=list)
 
 
-def customer_360(user: User, customer: Customer, extra: Sequence[Rows] = ()) -> Customer360:
+def customer_360(user: User, customer: Customer, extra: Sequence[Read] = ()) -> Customer360:
     """Everything the 360 page shows, in a fixed number of queries whatever the customer's size.
 
     The lists that hang off the customer alone (identities, addresses, consents, tags, notes, the
     timeline, the returns count) are read in one round trip (`kehu.db.read_many`), together with
     any `extra` reads of other apps' cards, whose results land in `Customer360.extra` in order;
-    the orders go through `visible_orders`, which applies the user's store scope."""
-    from kehu.commerce.models import PURCHASE_STATUSES, OrderLine, Return
-    from kehu.commerce.queries import visible_orders
+    the orders come in the same batch, within the user's store scope (`customer_order_reads`)."""
+    from kehu.commerce.models import Return
+    from kehu.commerce.queries import customer_order_reads
     from kehu.customers.models import Address, Note, Tag
     from kehu.privacy.models import Consent
 
-    orders = list(
-        visible_orders(user)
-        .filter(customer=customer)
-        .select_related("channel", "store")
-        .order_by("-ordered_at", "-pk")[:20]
-    )
-    purchases = visible_orders(user).filter(customer=customer, status__in=PURCHASE_STATUSES)
-    channels = list(
-        purchases.values("channel__name", "channel__name_en", "channel__kind")
-        .annotate(orders=Count("pk"), spent=Sum("paid_amount"))
-        .order_by("-orders")
-    )
-    categories = list(
-        OrderLine.objects.filter(order__in=purchases)
-        .values("product__category__name", "product__category__name_en")
-        .annotate(quantity=Sum("quantity"), spent=Sum("amount"))
-        .order_by("-spent")[:5]
-    )
     pk = [customer.pk]
     tags_through = Customer._meta.get_field("tags").remote_field.through._meta.db_table  # type: ignore[attr-defined]
-    (identities, addresses, consents, tags, notes, timeline, returns_count, *extra_results) = read_many(
-        [
-            Rows(CustomerIdentity, "t.customer_id = %s", pk, order_by="t.kind, t.is_primary DESC, t.id"),
-            Rows(Address, "t.customer_id = %s", pk, order_by="t.is_default DESC, t.id"),
-            Rows(Consent, "t.customer_id = %s", pk, order_by="t.channel, t.purpose"),
-            Rows(
-                Tag,
-                "ct.customer_id = %s",
-                pk,
-                order_by="t.name",
-                through=f"JOIN {tags_through} ct ON ct.tag_id = t.id",
-            ),
-            Rows(Note, "t.customer_id = %s", pk, order_by="t.created_at DESC, t.id DESC", limit=10, join=("author",)),
-            Rows(
-                Interaction,
-                "t.customer_id = %s",
-                pk,
-                order_by="t.occurred_at DESC, t.id DESC",
-                limit=30,
-                join=("channel",),
-            ),
-            Rows(Return, "t.customer_id = %s", pk, count=True),
-            *extra,
-        ]
+    (orders, channels, categories, identities, addresses, consents, tags, notes, timeline, returns_count, *rest) = (
+        read_many(
+            [
+                *customer_order_reads(user, customer.pk),
+                Rows(CustomerIdentity, "t.customer_id = %s", pk, order_by="t.kind, t.is_primary DESC, t.id"),
+                Rows(Address, "t.customer_id = %s", pk, order_by="t.is_default DESC, t.id"),
+                Rows(Consent, "t.customer_id = %s", pk, order_by="t.channel, t.purpose"),
+                Rows(
+                    Tag,
+                    "ct.customer_id = %s",
+                    pk,
+                    order_by="t.name",
+                    through=f"JOIN {tags_through} ct ON ct.tag_id = t.id",
+                ),
+                Rows(
+                    Note, "t.customer_id = %s", pk, order_by="t.created_at DESC, t.id DESC", limit=10, join=("author",)
+                ),
+                Rows(
+                    Interaction,
+                    "t.customer_id = %s",
+                    pk,
+                    order_by="t.occurred_at DESC, t.id DESC",
+                    limit=30,
+                    join=("channel",),
+                ),
+                Rows(Return, "t.customer_id = %s", pk, count=True),
+                *extra,
+            ]
+        )
     )
     return Customer360(
         customer=customer,
@@ -362,5 +352,5 @@ def customer_360(user: User, customer: Customer, extra: Sequence[Rows] = ()) -> 
         channels_used=channels,
         favourite_categories=categories,
         returns_count=returns_count,
-        extra=extra_results,
+        extra=rest,
     )

@@ -166,10 +166,12 @@ def _personal_data(view: Any, *, unmasked: bool, custom_definitions: list[Any] |
 
 def _detail_context(request: HttpRequest, customer: Customer, **extra: Any) -> dict[str, Any]:
     user = _user(request)
+    from kehu.identity import queries as identity
     from kehu.scoring import queries as scoring
 
-    view = customer_360(user, customer, extra=scoring.customer_card_reads(customer))
-    card = scoring.customer_card(view.extra)
+    score_reads = scoring.customer_card_reads(customer)
+    view = customer_360(user, customer, extra=[*score_reads, *identity.identity_card_reads(user, customer)])
+    card = scoring.customer_card(view.extra[: len(score_reads)])
     can_edit = policy.can(user, policy.EDIT_CUSTOMERS)
     custom_definitions = active_fields("customer")
 
@@ -185,6 +187,7 @@ def _detail_context(request: HttpRequest, customer: Customer, **extra: Any) -> d
         "consent": _consent_matrix(view.consents),
         "note_form": NoteForm() if can_edit else None,
         "notes": view.notes,
+        "identity": identity.identity_card(user, customer, view.extra[len(score_reads) :]),
     }
     english = (get_language() or "").startswith("en")
     for row in view.channels_used:
@@ -210,10 +213,16 @@ def _profile_initial(customer: Customer) -> dict[str, Any]:
 @login_required
 @require_GET
 def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
-    user = _user(request)
-    customer = access_customer(user, customer_id)
-    do_audit(user, AuditAction.VIEW, "customer", customer.pk, request=request)
-    return render(request, "customers/detail.html", _detail_context(request, customer))
+    return customer_page(request, access_customer(_user(request), customer_id))
+
+
+def customer_page(request: HttpRequest, customer: Customer) -> HttpResponse:
+    """The 360 page of a customer the user may see (checked by the caller: `access_customer`, or a
+    search within `visible_customers`), audited as a full-record read. It names its own address
+    (`page_path`), so that a search answering with it directly shows the customer's URL."""
+    do_audit(_user(request), AuditAction.VIEW, "customer", customer.pk, request=request)
+    page_path = reverse("customer-detail", args=[customer.pk])
+    return render(request, "customers/detail.html", _detail_context(request, customer, page_path=page_path))
 
 
 @login_required

@@ -3,13 +3,16 @@ view of two records, and a customer's merge history. All role-scoped."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.db import connection
 from django.db.models import Q, QuerySet, prefetch_related_objects
 
 from kehu.accounts import policy
 from kehu.customers.models import Customer
+from kehu.db import Read, Rows
 from kehu.identity import survivorship
 from kehu.identity.models import DuplicateScan, DuplicateSuggestion, MergeRecord, SuggestionStatus
 
@@ -77,8 +80,68 @@ def suggestions_for(user: User, customer: Customer, limit: int = 5) -> list[dict
         .filter(Q(customer_a_id=customer.pk) | Q(customer_b_id=customer.pk), status=SuggestionStatus.PENDING)
         .order_by("-score", "pk")[:limit]
     )
-    others = Customer.objects.in_bulk([s.other(customer.pk) for s in rows])
+    return _with_others(customer, rows)
+
+
+def _with_others(customer: Customer, rows: list[DuplicateSuggestion]) -> list[dict[str, Any]]:
+    others = Customer.objects.in_bulk([s.other(customer.pk) for s in rows]) if rows else {}
     return [{"suggestion": s, "other": others[s.other(customer.pk)]} for s in rows if s.other(customer.pk) in others]
+
+
+@dataclass
+class IdentityCard:
+    """The 360 page's identity card: possible duplicates of the customer and merges into it."""
+
+    duplicates: list[dict[str, Any]]
+    merges: list[MergeRecord]
+    can_merge: bool
+
+
+CARD_SUGGESTIONS, CARD_MERGES = 5, 10
+
+
+def identity_card_reads(user: User, customer: Customer) -> list[Read]:
+    """The card's two lists as reads for the 360 page's batch (`kehu.db.read_many`): the same rows
+    as `suggestions_for` and `merge_history`. None for a user who may not review merges, or whose
+    customers are store-scoped (the card then reads through `visible_suggestions`)."""
+    if not may_review(user) or policy.is_store_scoped(user):
+        return []
+    pk = customer.pk
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    both_exist = " AND ".join(
+        f"EXISTS (SELECT 1 FROM {table} c WHERE c.id = t.{side})" for side in ("customer_a_id", "customer_b_id")
+    )
+    return [
+        Rows(
+            DuplicateSuggestion,
+            f"(t.customer_a_id = %s OR t.customer_b_id = %s) AND t.status = %s AND {both_exist}",
+            [pk, pk, SuggestionStatus.PENDING],
+            order_by="t.score DESC, t.id",
+            limit=CARD_SUGGESTIONS,
+        ),
+        Rows(
+            MergeRecord,
+            "t.survivor_id = %s",
+            [pk],
+            order_by="t.merged_at DESC, t.id DESC",
+            limit=CARD_MERGES,
+            join=("merged_by", "undone_by"),
+        ),
+    ]
+
+
+def identity_card(user: User, customer: Customer, results: Sequence[Any] = ()) -> IdentityCard:
+    """The card from the results of `identity_card_reads` (read here when there were none)."""
+    if not may_review(user):
+        return IdentityCard([], [], can_merge=False)
+    if results:
+        suggestions, merges = results
+        return IdentityCard(_with_others(customer, list(suggestions)), list(merges), can_merge=True)
+    return IdentityCard(
+        suggestions_for(user, customer, limit=CARD_SUGGESTIONS),
+        merge_history(customer, limit=CARD_MERGES),
+        can_merge=True,
+    )
 
 
 def merge_history(customer: Customer, limit: int = 20) -> list[MergeRecord]:

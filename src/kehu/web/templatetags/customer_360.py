@@ -72,7 +72,7 @@ def timeline_items(items: Iterable[Any]) -> SafeString:
     """Entries of the customer's timeline (interactions with `channel` selected)."""
     rows = []
     for item in items:
-        extra = format_html("")
+        extra = SafeString("")
         if item.channel_id:
             extra = format_html(" · {}", localname(item.channel))
         if item.detail:

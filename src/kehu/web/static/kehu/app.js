@@ -2,6 +2,17 @@
 (function () {
   "use strict";
 
+  // A page answering for another address (a search with one exact hit answers with that
+  // customer's 360 page) names its own in <link rel="canonical" data-replace-url>: show that one,
+  // so that reloading, bookmarking and sharing use the customer's URL.
+  var canonical = document.querySelector("link[rel=canonical][data-replace-url]");
+  if (canonical && window.history && window.history.replaceState) {
+    var own = new URL(canonical.href, window.location.href);
+    if (own.origin === window.location.origin && own.pathname !== window.location.pathname) {
+      window.history.replaceState(null, "", own.pathname + own.hash);
+    }
+  }
+
   // "/" focuses the global search box, unless the user is typing somewhere already.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
