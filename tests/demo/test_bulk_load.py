@@ -9,6 +9,7 @@ import pytest
 from django.db import IntegrityError, connection
 
 from kehu.commerce.models import Order
+from kehu.customers.actions import purchase_stats_drift, search_rank_drift
 from kehu.customers.models import Customer
 from kehu.demo.bulk import BulkWriter
 from kehu.demo.generate import generate
@@ -84,6 +85,7 @@ def test_a_non_superuser_load_drops_the_foreign_keys_and_restores_the_schema_exa
     assert result.seconds["(foreign keys)"] > 0
     assert Customer.objects.filter(source_system="demo").count() == 300
     assert Order.objects.filter(customer__source_system="demo").count() == result.rows[Order._meta.db_table]
+    assert search_rank_drift() == 0 and purchase_stats_drift() == 0
 
 
 def test_a_superuser_load_keeps_the_foreign_keys_and_restores_the_schema_exactly(watched_writes: list[int]) -> None:
@@ -96,6 +98,8 @@ def test_a_superuser_load_keeps_the_foreign_keys_and_restores_the_schema_exactly
     assert watched_writes == [4, 4, 4]  # the triggers are off instead
     assert "(foreign keys)" not in result.seconds
     assert schema() == before
+    # …but not the name search's spend copy, which fires always.
+    assert search_rank_drift() == 0 and purchase_stats_drift() == 0
 
 
 def test_a_reference_that_does_not_exist_fails_the_load_and_rolls_it_back(

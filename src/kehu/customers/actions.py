@@ -257,7 +257,9 @@ def do_update_customer(actor: User | None, customer: Customer, data: CustomerInp
     after = snapshot(customer)
     if before == after:
         return customer
-    customer.save()
+    # Only the profile's own columns: the cached purchase figures on this instance may be older
+    # than the row's (an order ingested since it was read), and must not be written back.
+    customer.save(update_fields=[*EDITABLE_FIELDS, "custom", "updated_at"])
     if before["name"] != after["name"]:
         do_index_names([customer])
     changed = [k for k in after if before[k] != after[k]]
@@ -357,6 +359,18 @@ def do_refresh_purchase_stats(customer_ids: Iterable[int] | None = None) -> int:
             return 0
         qs = qs.filter(pk__in=ids)
     return qs.update(**purchase_stats_query())
+
+
+def search_rank_drift() -> int:
+    """How many name tokens carry a spend other than their customer's (0: database triggers copy
+    it, see `SearchToken.spent`)."""
+    return SearchToken.objects.exclude(spent=F("customer__total_spent")).count()
+
+
+def do_repair_search_rank() -> int:
+    """Copy each drifted token's customer spend again; the number of tokens repaired."""
+    spend = Customer.objects.filter(pk=OuterRef("customer_id")).values("total_spent")[:1]
+    return SearchToken.objects.exclude(spent=F("customer__total_spent")).update(spent=Subquery(spend))
 
 
 def purchase_stats_drift() -> int:

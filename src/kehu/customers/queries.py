@@ -130,6 +130,16 @@ def _name_matches(scope: QuerySet[Customer], query: str, limit: int) -> QuerySet
     tokens = query_tokens(query)
     if not tokens:
         return scope.none()
+    key = match_key(query)
+    if len(tokens) == 1 and len(key) <= 2:
+        # One token (a two-character given name, say): its holders in spend order come straight off
+        # `search_token_rank`, the first `limit` of them within the scope, however common the name.
+        ids = list(
+            SearchToken.objects.filter(token=next(iter(tokens)), customer_id__in=scope.values("pk"))
+            .order_by("-spent", "-customer_id")
+            .values_list("customer_id", flat=True)[:limit]
+        )
+        return scope.filter(pk__in=ids).order_by("-total_spent", "-pk")
     # Customers holding all the query's tokens; checked for the exact substring afterwards.
     candidates = (
         SearchToken.objects.filter(token__in=tokens)
@@ -138,7 +148,6 @@ def _name_matches(scope: QuerySet[Customer], query: str, limit: int) -> QuerySet
         .filter(n=len(tokens))
         .values("customer_id")
     )
-    key = match_key(query)
     ranked = scope.filter(pk__in=candidates).order_by("-total_spent", "-pk")
     if len(key) > 2:
         # Pairs of characters can all be present without the whole query being a substring.

@@ -64,7 +64,8 @@ class BulkWriter:
         """Decide whether chunks may load with PostgreSQL's foreign-key triggers off (as
         `pg_restore --disable-triggers` does): the rows reference each other correctly by
         construction, and checking them one by one at COMMIT costs more than the COPY. Only for a
-        superuser, and only when the tables have no triggers but foreign-key ones, so no other
+        superuser, and only when the tables have no triggers but foreign-key ones and those set to
+        fire always (`ENABLE ALWAYS`, such as the name search's spend copy, ADR 0005), so no other
         app's trigger is ever skipped."""
         if self.vendor != "postgresql":
             return False
@@ -76,7 +77,7 @@ class BulkWriter:
                 return False
             cursor.execute(
                 "SELECT COUNT(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-                "WHERE c.relname = ANY(%s) AND NOT t.tgisinternal",
+                "WHERE c.relname = ANY(%s) AND NOT t.tgisinternal AND t.tgenabled <> 'A'",
                 [tables],
             )
             row = cursor.fetchone()

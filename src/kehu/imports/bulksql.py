@@ -76,7 +76,8 @@ def foreign_keys_checked_set_based(references: Mapping[type[Model], Iterable[Any
     statement per model (the same lock the trigger takes, so a concurrent delete still waits
     for this transaction), a missing one raises IntegrityError before anything is written, and
     then the triggers are off for the block only (`SET LOCAL session_replication_role =
-    replica`, which also skips ordinary triggers: no table written in such a block has one).
+    replica`, which also skips ordinary triggers: the only ones on tables written in such a
+    block are `ENABLE ALWAYS`, the name search's copy of each customer's spend, ADR 0005).
 
     The caller must pass every parent id its writes reference, except rows written in the
     same block or transaction by the same caller (e.g. lines of orders just copied), and must
