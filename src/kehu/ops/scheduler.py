@@ -25,12 +25,21 @@ def _quarterly_scoring() -> object:
 
 
 def _reconcile_purchase_figures() -> object:
-    from kehu.customers.actions import do_refresh_purchase_stats, purchase_stats_drift
+    from kehu.customers.actions import (
+        do_refresh_purchase_stats,
+        do_repair_search_rank,
+        purchase_stats_drift,
+        search_rank_drift,
+    )
 
     drift = purchase_stats_drift()
     if drift:
         logger.warning("repairing purchase figures of %s customers", drift)
         do_refresh_purchase_stats()
+    tokens = search_rank_drift()
+    if tokens:
+        logger.warning("repairing the name search's spend copy on %s tokens", tokens)
+        do_repair_search_rank()
     return drift
 
 
