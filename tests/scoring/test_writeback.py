@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from kehu.analytics.scoring import ScoreConfig, score_customers
@@ -344,3 +345,103 @@ def test_vectorised_cents_equal_pythons_rounding():
             assert m, v
         else:
             assert not m and Decimal(text) == Decimal(c) / 100, (v, c, text)
+
+
+# --- PostgreSQL: the score table is rebuilt and swapped in -------------------------------------
+
+postgres_only = pytest.mark.skipif(not settings.IS_POSTGRES, reason="the table swap is PostgreSQL's")
+
+
+def _shape(table: str) -> dict[str, Any]:
+    """What the migrations made of a table, by name: columns, constraints, indexes and grants."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT column_name, data_type, is_nullable, column_default, ordinal_position"
+            " FROM information_schema.columns WHERE table_name = %s ORDER BY ordinal_position",
+            [table],
+        )
+        columns = cursor.fetchall()
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass ORDER BY 1",
+            [table],
+        )
+        constraints = cursor.fetchall()
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s ORDER BY 1", [table])
+        indexes = cursor.fetchall()
+        cursor.execute(
+            "SELECT grantee, privilege_type FROM information_schema.role_table_grants"
+            " WHERE table_name = %s ORDER BY 1, 2",
+            [table],
+        )
+        grants = cursor.fetchall()
+    return {"columns": columns, "constraints": constraints, "indexes": indexes, "grants": grants}
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_the_swapped_in_score_table_is_the_same_table(ref):
+    from django.db import IntegrityError, connection, transaction
+
+    from kehu.customers.models import Customer
+
+    table = CustomerScore._meta.db_table
+    build_history(n=60)
+    scores = score_customers(crm_transactions_frame(), CUTOFFS[-1], ScoreConfig(future="ignore"))
+    with connection.cursor() as cursor:
+        cursor.execute(f"GRANT SELECT ON {table} TO PUBLIC")
+        cursor.execute("SELECT to_regclass(%s)::oid", [table])
+        before_oid = cursor.fetchone()[0]
+    shape = _shape(table)
+    assert len(shape["indexes"]) == 5 and any("FOREIGN KEY" in d for _, d in shape["constraints"])
+    # A score written through the ORM earlier in the same transaction: its key check is still queued.
+    keeper = Customer.objects.create(name="未评分")
+    CustomerScore.objects.create(
+        customer=keeper, run=ScoringRun.objects.create(cutoff=CUTOFFS[0]), scored_at=timezone.now(), tier="gold"
+    )
+
+    run = ScoringRun.objects.create(cutoff=CUTOFFS[-1])
+    assert do_write_scores(run, scores) == len(scores)
+    assert do_write_scores(run, scores.iloc[:5]) == 5  # a rerun of part: the others keep their scores
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)::oid", [table])
+        assert cursor.fetchone()[0] != before_oid  # it really is a new table
+        cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE %s", ["%_kehu_new"])
+        assert cursor.fetchone()[0] == 0
+    assert _shape(table) == shape
+    assert CustomerScore.objects.count() == len(scores) + 1
+    assert CustomerScore.objects.get(customer=keeper).tier == "gold"
+    assert CustomerScore.objects.filter(run=run).count() == len(scores)
+    # The customer key is still checked on the new table.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CustomerScore.objects.create(customer_id=keeper.pk + 10_000, run=run, scored_at=timezone.now())
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+@postgres_only
+@pytest.mark.django_db
+def test_a_table_others_depend_on_is_updated_in_place(ref):
+    from django.db import connection
+
+    from kehu.scoring.writeback import table_layout
+
+    table = CustomerScore._meta.db_table
+    build_history(n=40)
+    scores = score_customers(crm_transactions_frame(), CUTOFFS[-1], ScoreConfig(future="ignore"))
+    with connection.cursor() as cursor:
+        # A report's view over the scores would be dropped with the old table: no swap then.
+        cursor.execute(f"CREATE VIEW kehu_test_gold AS SELECT customer_id FROM {table} WHERE tier = 'gold'")
+        cursor.execute("SELECT to_regclass(%s)::oid", [table])
+        before_oid = cursor.fetchone()[0]
+        assert table_layout(cursor, table) is None
+    run = ScoringRun.objects.create(cutoff=CUTOFFS[-1])
+    assert do_write_scores(run, scores) == len(scores)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)::oid", [table])
+        assert cursor.fetchone()[0] == before_oid
+        cursor.execute("SELECT count(*) FROM kehu_test_gold")
+        assert cursor.fetchone()[0] == CustomerScore.objects.filter(tier="gold").count()
+    assert CustomerScore.objects.count() == len(scores)

@@ -20,12 +20,15 @@ from kehu.scoring.writeback import (
     SCORE_STAGE_COLUMNS,
     SNAPSHOT_COLUMNS,
     WARNING_STAGE,
+    build_swap_table,
     drop_stage,
     money_text,
     q,
     read_rows,
     stage_scores,
     stage_warnings,
+    swap_in,
+    table_layout,
 )
 
 if TYPE_CHECKING:
@@ -195,7 +198,9 @@ def _money(value: Any) -> Decimal | None:
 
 def do_write_scores(run: ScoringRun, scores: pd.DataFrame) -> int:
     """Replace customers' current scores and this run's grade snapshots, set-based: the scores
-    are bulk-loaded into a staging table, then one upsert and one insert move them into place.
+    are bulk-loaded into a staging table; on PostgreSQL a new score table is filled from it (plus
+    the scores of customers this run did not score), indexed in bulk and swapped in for the old
+    one, elsewhere one upsert moves them into place; one insert writes the snapshots.
     A customer deleted (or merged away) since the orders were read is skipped by the join."""
     from kehu.customers.models import Customer
 
@@ -211,15 +216,36 @@ def do_write_scores(run: ScoringRun, scores: pd.DataFrame) -> int:
             cursor.execute("SET LOCAL work_mem = '256MB'")
         stage_scores(cursor, scores)
         insert_columns = ["customer_id", "run_id", *score_columns, "scored_at"]
-        cursor.execute(
-            f"INSERT INTO {target} ({', '.join(q(c) for c in insert_columns)}) "
+        select = (
             f"SELECT s.{q('customer_id')}, %s, {', '.join(f's.{q(c)}' for c in score_columns)}, %s "
-            f"FROM {SCORE_STAGE} s JOIN {customers} c ON c.{customer_pk} = s.{q('customer_id')} "
-            # WHERE true: SQLite's parser needs it between INSERT … SELECT … JOIN and ON CONFLICT.
-            f"WHERE true ON CONFLICT ({q('customer_id')}) DO UPDATE SET "
-            + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in insert_columns[1:]),
-            [run.pk, ops.adapt_datetimefield_value(now)],
+            f"FROM {SCORE_STAGE} s JOIN {customers} c ON c.{customer_pk} = s.{q('customer_id')}"
         )
+        params = [run.pk, ops.adapt_datetimefield_value(now)]
+        layout = None
+        if connection.vendor == "postgresql":
+            # Writers of scores (a merge, an import) wait until the swap; readers go on.
+            cursor.execute(f"LOCK TABLE {target} IN EXCLUSIVE MODE")
+            layout = table_layout(cursor, CustomerScore._meta.db_table)
+        if layout is not None:
+            # A fresh table, filled in key order and indexed in bulk, swapped in for the old one:
+            # no index insertions row by row, no dead rows (docs/benchmarks.md, sixth round).
+            new = build_swap_table(cursor, CustomerScore._meta.db_table, layout)
+            columns = ", ".join(q(c) for c in insert_columns)
+            cursor.execute(f"INSERT INTO {q(new)} ({columns}) {select} ORDER BY 1", params)
+            # Customers this run did not score (no purchase by its cutoff) keep their score.
+            cursor.execute(
+                f"INSERT INTO {q(new)} SELECT o.* FROM {target} o WHERE NOT EXISTS "
+                f"(SELECT 1 FROM {SCORE_STAGE} s WHERE s.{q('customer_id')} = o.{q('customer_id')})"
+            )
+            swap_in(cursor, CustomerScore._meta.db_table, new, layout)
+        else:
+            cursor.execute(
+                f"INSERT INTO {target} ({', '.join(q(c) for c in insert_columns)}) {select} "
+                # WHERE true: SQLite's parser needs it between INSERT … SELECT … JOIN and ON CONFLICT.
+                f"WHERE true ON CONFLICT ({q('customer_id')}) DO UPDATE SET "
+                + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in insert_columns[1:]),
+                params,
+            )
         cursor.execute(f"DELETE FROM {q(GradeSnapshot._meta.db_table)} WHERE run_id = %s", [run.pk])
         snapshot_columns = ["run_id", "customer_id", "cutoff", *SNAPSHOT_COLUMNS]
         cursor.execute(

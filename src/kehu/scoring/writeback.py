@@ -1,7 +1,10 @@
 """Set-based write-back of a scoring run: the scores go into a temporary staging table in one
 bulk load (`COPY … FROM STDIN` of an Arrow-written CSV on PostgreSQL, `executemany` on SQLite),
-then one `INSERT … SELECT … ON CONFLICT DO UPDATE` replaces the customers' current scores and one
-`INSERT … SELECT` writes the run's grade snapshots. Reads of earlier snapshots use `COPY … TO`.
+then the customers' current scores are replaced — on PostgreSQL by a new table filled with one
+`INSERT … SELECT`, given the old table's indexes and constraints in bulk and renamed into its place
+(`swap_in`; the old table is kept and upserted when something else depends on it), on SQLite by one
+`INSERT … SELECT … ON CONFLICT DO UPDATE` — and one `INSERT … SELECT` writes the run's grade
+snapshots. Reads of earlier snapshots use `COPY … TO`.
 
 The values stored are exactly those the ORM would store for the same scores (same rounding of
 money, same JSON text, same handling of missing values); `tests/scoring/test_writeback.py` holds
@@ -272,3 +275,99 @@ def read_rows(sql: str, params: Sequence[Any], columns: Sequence[str], int_colum
     )
     frame: pd.DataFrame = table.to_pandas()
     return frame
+
+
+# --- table swap (PostgreSQL) --------------------------------------------------------------------
+
+SWAP_SUFFIX = "_kehu_new"
+
+
+def _swap_name(name: str) -> str:
+    """A temporary name for an object of the table being built: PostgreSQL truncates names at 63 bytes."""
+    return name[: 63 - len(SWAP_SUFFIX)] + SWAP_SUFFIX
+
+
+def table_layout(cursor: Any, table: str) -> dict[str, Any] | None:
+    """What a rebuilt copy of `table` must be given to be the same table: its constraints and
+    indexes by name and definition, and its grants. None if the table cannot be swapped for a
+    copy without breaking something that refers to it (a foreign key into it, a view over it, a
+    trigger of its own, a sequence it owns) — those would need more than renames."""
+    cursor.execute("SELECT to_regclass(%s)::oid", [table])
+    oid = cursor.fetchone()[0]
+    if oid is None:
+        return None
+    cursor.execute(
+        "SELECT (SELECT count(*) FROM pg_constraint WHERE confrelid = %s AND conrelid <> %s)"
+        " + (SELECT count(*) FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid"
+        "    WHERE d.refobjid = %s AND r.ev_class <> %s)"
+        " + (SELECT count(*) FROM pg_trigger WHERE tgrelid = %s AND NOT tgisinternal)"
+        " + (SELECT count(*) FROM pg_depend WHERE refobjid = %s AND classid = 'pg_class'::regclass"
+        "    AND deptype IN ('a', 'i') AND objid IN (SELECT oid FROM pg_class WHERE relkind = 'S'))"
+        " + (SELECT count(*) FROM pg_inherits WHERE inhparent = %s OR inhrelid = %s)",
+        [oid] * 8,
+    )
+    if cursor.fetchone()[0]:
+        return None
+    # Not-null constraints (listed here from PostgreSQL 18) come with the columns' copy.
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s AND contype <> 'n'"
+        " ORDER BY conname",
+        [oid],
+    )
+    constraints = cursor.fetchall()
+    cursor.execute(
+        "SELECT c.relname, i.indisunique, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+        " JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s"
+        " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = %s)"
+        " ORDER BY c.relname",
+        [oid, oid],
+    )
+    indexes = [(name, unique, definition.split(" USING ", 1)[1]) for name, unique, definition in cursor.fetchall()]
+    cursor.execute(
+        "SELECT CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END, a.privilege_type,"
+        " a.is_grantable FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = %s AND a.grantee <> c.relowner",
+        [oid],
+    )
+    grants = cursor.fetchall()
+    return {"constraints": constraints, "indexes": indexes, "grants": grants}
+
+
+def build_swap_table(cursor: Any, table: str, layout: dict[str, Any]) -> str:
+    """An empty copy of `table`'s columns (defaults and not-null included, nothing else) to fill."""
+    new = _swap_name(table)
+    cursor.execute(f"DROP TABLE IF EXISTS {q(new)}")
+    cursor.execute(f"CREATE TABLE {q(new)} (LIKE {q(table)} INCLUDING DEFAULTS INCLUDING STORAGE INCLUDING COMMENTS)")
+    return new
+
+
+def swap_in(cursor: Any, table: str, new: str, layout: dict[str, Any]) -> None:
+    """Give the filled copy `new` the table's indexes and constraints (bulk builds, under temporary
+    names), then, holding the table's lock only for renames, drop the table and put the copy in its
+    place with the original names. Runs inside the caller's transaction."""
+    renames: list[str] = []
+
+    def add_constraints(foreign: bool) -> None:
+        for name, definition in layout["constraints"]:
+            if definition.startswith("FOREIGN KEY") == foreign:
+                temporary = _swap_name(name)
+                cursor.execute(f"ALTER TABLE {q(new)} ADD CONSTRAINT {q(temporary)} {definition}")
+                renames.append(f"ALTER TABLE {q(table)} RENAME CONSTRAINT {q(temporary)} TO {q(name)}")
+
+    add_constraints(foreign=False)
+    for name, unique, tail in layout["indexes"]:
+        temporary = _swap_name(name)
+        cursor.execute(f"CREATE {'UNIQUE ' if unique else ''}INDEX {q(temporary)} ON {q(new)} USING {tail}")
+        renames.append(f"ALTER INDEX {q(temporary)} RENAME TO {q(name)}")
+    # Foreign keys last: checking one locks the table it refers to against writes until the commit.
+    add_constraints(foreign=True)
+    for grantee, privilege, grantable in layout["grants"]:
+        option = " WITH GRANT OPTION" if grantable else ""
+        cursor.execute(f"GRANT {privilege} ON {q(new)} TO {grantee}{option}")
+    # A deferred key check still queued on the old table (rows written earlier in this
+    # transaction) would forbid dropping it: run those checks now.
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    cursor.execute(f"DROP TABLE {q(table)}")
+    cursor.execute(f"ALTER TABLE {q(new)} RENAME TO {q(table)}")
+    for statement in renames:
+        cursor.execute(statement)
+    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
