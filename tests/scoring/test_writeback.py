@@ -445,3 +445,26 @@ def test_a_table_others_depend_on_is_updated_in_place(ref):
         cursor.execute("SELECT count(*) FROM kehu_test_gold")
         assert cursor.fetchone()[0] == CustomerScore.objects.filter(tier="gold").count()
     assert CustomerScore.objects.count() == len(scores)
+
+
+@postgres_only
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "setup",
+    [
+        "ALTER TABLE {t} SET (autovacuum_vacuum_scale_factor = 0.01)",
+        "CREATE STATISTICS kehu_test_stats ON tier, rfm_class FROM {t}",
+        "CREATE PUBLICATION kehu_test_publication FOR TABLE {t}",
+    ],
+    ids=["storage options", "extended statistics", "publication"],
+)
+def test_what_a_swap_would_lose_keeps_the_table_in_place(ref, setup):
+    from django.db import connection
+
+    from kehu.scoring.writeback import table_layout
+
+    table = CustomerScore._meta.db_table
+    with connection.cursor() as cursor:
+        assert table_layout(cursor, table) is not None
+        cursor.execute(setup.format(t=table))
+        assert table_layout(cursor, table) is None

@@ -290,8 +290,9 @@ def _swap_name(name: str) -> str:
 def table_layout(cursor: Any, table: str) -> dict[str, Any] | None:
     """What a rebuilt copy of `table` must be given to be the same table: its constraints and
     indexes by name and definition, and its grants. None if the table cannot be swapped for a
-    copy without breaking something that refers to it (a foreign key into it, a view over it, a
-    trigger of its own, a sequence it owns) — those would need more than renames."""
+    copy without breaking or losing something that refers to it (a foreign key into it, a view
+    over it, a trigger of its own, a sequence it owns, a replication publication, row security
+    policies, extended statistics, storage options) — those would need more than renames."""
     cursor.execute("SELECT to_regclass(%s)::oid", [table])
     oid = cursor.fetchone()[0]
     if oid is None:
@@ -303,8 +304,12 @@ def table_layout(cursor: Any, table: str) -> dict[str, Any] | None:
         " + (SELECT count(*) FROM pg_trigger WHERE tgrelid = %s AND NOT tgisinternal)"
         " + (SELECT count(*) FROM pg_depend WHERE refobjid = %s AND classid = 'pg_class'::regclass"
         "    AND deptype IN ('a', 'i') AND objid IN (SELECT oid FROM pg_class WHERE relkind = 'S'))"
-        " + (SELECT count(*) FROM pg_inherits WHERE inhparent = %s OR inhrelid = %s)",
-        [oid] * 8,
+        " + (SELECT count(*) FROM pg_inherits WHERE inhparent = %s OR inhrelid = %s)"
+        " + (SELECT count(*) FROM pg_publication_rel WHERE prrelid = %s)"
+        " + (SELECT count(*) FROM pg_policy WHERE polrelid = %s)"
+        " + (SELECT count(*) FROM pg_statistic_ext WHERE stxrelid = %s)"
+        " + (SELECT count(*) FROM pg_class WHERE oid = %s AND (reloptions IS NOT NULL OR relrowsecurity))",
+        [oid] * 12,
     )
     if cursor.fetchone()[0]:
         return None
