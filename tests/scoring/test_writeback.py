@@ -455,8 +455,9 @@ def test_a_table_others_depend_on_is_updated_in_place(ref):
         "ALTER TABLE {t} SET (autovacuum_vacuum_scale_factor = 0.01)",
         "CREATE STATISTICS kehu_test_stats ON tier, rfm_class FROM {t}",
         "CREATE PUBLICATION kehu_test_publication FOR TABLE {t}",
+        "CREATE PUBLICATION kehu_test_publication FOR ALL TABLES",
     ],
-    ids=["storage options", "extended statistics", "publication"],
+    ids=["storage options", "extended statistics", "publication", "publication of all tables"],
 )
 def test_what_a_swap_would_lose_keeps_the_table_in_place(ref, setup):
     from django.db import connection

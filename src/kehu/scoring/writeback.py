@@ -306,6 +306,7 @@ def table_layout(cursor: Any, table: str) -> dict[str, Any] | None:
         "    AND deptype IN ('a', 'i') AND objid IN (SELECT oid FROM pg_class WHERE relkind = 'S'))"
         " + (SELECT count(*) FROM pg_inherits WHERE inhparent = %s OR inhrelid = %s)"
         " + (SELECT count(*) FROM pg_publication_rel WHERE prrelid = %s)"
+        " + (SELECT count(*) FROM pg_publication WHERE puballtables)"
         " + (SELECT count(*) FROM pg_policy WHERE polrelid = %s)"
         " + (SELECT count(*) FROM pg_statistic_ext WHERE stxrelid = %s)"
         " + (SELECT count(*) FROM pg_class WHERE oid = %s AND (reloptions IS NOT NULL OR relrowsecurity))",
