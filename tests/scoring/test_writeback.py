@@ -379,6 +379,19 @@ def _shape(table: str) -> dict[str, Any]:
     return {"columns": columns, "constraints": constraints, "indexes": indexes, "grants": grants}
 
 
+def _table_oid(table: str) -> int | None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)::oid", [table])
+        return cursor.fetchone()[0]
+
+
+def _last_scores(customers: int) -> pd.DataFrame:
+    build_history(n=customers)
+    return score_customers(crm_transactions_frame(), CUTOFFS[-1], ScoreConfig(future="ignore"))
+
+
 @postgres_only
 @pytest.mark.django_db
 def test_the_swapped_in_score_table_is_the_same_table(ref):
@@ -387,12 +400,10 @@ def test_the_swapped_in_score_table_is_the_same_table(ref):
     from kehu.customers.models import Customer
 
     table = CustomerScore._meta.db_table
-    build_history(n=60)
-    scores = score_customers(crm_transactions_frame(), CUTOFFS[-1], ScoreConfig(future="ignore"))
+    scores = _last_scores(60)
     with connection.cursor() as cursor:
         cursor.execute(f"GRANT SELECT ON {table} TO PUBLIC")
-        cursor.execute("SELECT to_regclass(%s)::oid", [table])
-        before_oid = cursor.fetchone()[0]
+    before_oid = _table_oid(table)
     shape = _shape(table)
     assert len(shape["indexes"]) == 5 and any("FOREIGN KEY" in d for _, d in shape["constraints"])
     # A score written through the ORM earlier in the same transaction: its key check is still queued.
@@ -405,9 +416,8 @@ def test_the_swapped_in_score_table_is_the_same_table(ref):
     assert do_write_scores(run, scores) == len(scores)
     assert do_write_scores(run, scores.iloc[:5]) == 5  # a rerun of part: the others keep their scores
 
+    assert _table_oid(table) != before_oid  # it really is a new table
     with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s)::oid", [table])
-        assert cursor.fetchone()[0] != before_oid  # it really is a new table
         cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE %s", ["%_kehu_new"])
         assert cursor.fetchone()[0] == 0
     assert _shape(table) == shape
@@ -429,19 +439,16 @@ def test_a_table_others_depend_on_is_updated_in_place(ref):
     from kehu.scoring.writeback import table_layout
 
     table = CustomerScore._meta.db_table
-    build_history(n=40)
-    scores = score_customers(crm_transactions_frame(), CUTOFFS[-1], ScoreConfig(future="ignore"))
+    scores = _last_scores(40)
+    before_oid = _table_oid(table)
     with connection.cursor() as cursor:
         # A report's view over the scores would be dropped with the old table: no swap then.
         cursor.execute(f"CREATE VIEW kehu_test_gold AS SELECT customer_id FROM {table} WHERE tier = 'gold'")
-        cursor.execute("SELECT to_regclass(%s)::oid", [table])
-        before_oid = cursor.fetchone()[0]
         assert table_layout(cursor, table) is None
     run = ScoringRun.objects.create(cutoff=CUTOFFS[-1])
     assert do_write_scores(run, scores) == len(scores)
+    assert _table_oid(table) == before_oid
     with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass(%s)::oid", [table])
-        assert cursor.fetchone()[0] == before_oid
         cursor.execute("SELECT count(*) FROM kehu_test_gold")
         assert cursor.fetchone()[0] == CustomerScore.objects.filter(tier="gold").count()
     assert CustomerScore.objects.count() == len(scores)

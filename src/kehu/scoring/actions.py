@@ -206,7 +206,8 @@ def do_write_scores(run: ScoringRun, scores: pd.DataFrame) -> int:
 
     now = timezone.now()
     score_columns = [c for c, _, _ in SCORE_STAGE_COLUMNS if c != "customer_id"]
-    target = q(CustomerScore._meta.db_table)
+    score_table = CustomerScore._meta.db_table
+    target = q(score_table)
     customers = q(Customer._meta.db_table)
     customer_pk = q(Customer._meta.pk.column)  # type: ignore[union-attr]
     ops = connection.ops
@@ -221,26 +222,26 @@ def do_write_scores(run: ScoringRun, scores: pd.DataFrame) -> int:
             f"FROM {SCORE_STAGE} s JOIN {customers} c ON c.{customer_pk} = s.{q('customer_id')}"
         )
         params = [run.pk, ops.adapt_datetimefield_value(now)]
+        columns = ", ".join(q(c) for c in insert_columns)
         layout = None
         if connection.vendor == "postgresql":
             # Writers of scores (a merge, an import) wait until the swap; readers go on.
             cursor.execute(f"LOCK TABLE {target} IN EXCLUSIVE MODE")
-            layout = table_layout(cursor, CustomerScore._meta.db_table)
+            layout = table_layout(cursor, score_table)
         if layout is not None:
             # A fresh table, filled in key order and indexed in bulk, swapped in for the old one:
             # no index insertions row by row, no dead rows (docs/benchmarks.md, sixth round).
-            new = build_swap_table(cursor, CustomerScore._meta.db_table, layout)
-            columns = ", ".join(q(c) for c in insert_columns)
+            new = build_swap_table(cursor, score_table)
             cursor.execute(f"INSERT INTO {q(new)} ({columns}) {select} ORDER BY 1", params)
             # Customers this run did not score (no purchase by its cutoff) keep their score.
             cursor.execute(
                 f"INSERT INTO {q(new)} SELECT o.* FROM {target} o WHERE NOT EXISTS "
                 f"(SELECT 1 FROM {SCORE_STAGE} s WHERE s.{q('customer_id')} = o.{q('customer_id')})"
             )
-            swap_in(cursor, CustomerScore._meta.db_table, new, layout)
+            swap_in(cursor, score_table, new, layout)
         else:
             cursor.execute(
-                f"INSERT INTO {target} ({', '.join(q(c) for c in insert_columns)}) {select} "
+                f"INSERT INTO {target} ({columns}) {select} "
                 # WHERE true: SQLite's parser needs it between INSERT … SELECT … JOIN and ON CONFLICT.
                 f"WHERE true ON CONFLICT ({q('customer_id')}) DO UPDATE SET "
                 + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in insert_columns[1:]),

@@ -338,7 +338,7 @@ def table_layout(cursor: Any, table: str) -> dict[str, Any] | None:
     return {"constraints": constraints, "indexes": indexes, "grants": grants}
 
 
-def build_swap_table(cursor: Any, table: str, layout: dict[str, Any]) -> str:
+def build_swap_table(cursor: Any, table: str) -> str:
     """An empty copy of `table`'s columns (defaults and not-null included, nothing else) to fill."""
     new = _swap_name(table)
     cursor.execute(f"DROP TABLE IF EXISTS {q(new)}")
