@@ -25,7 +25,14 @@ from django.utils.translation import gettext as _
 
 from kehu.commerce.models import PURCHASE_STATUSES, Channel, Order, OrderLine, Product, Store
 from kehu.customers.actions import do_refresh_purchase_stats
-from kehu.customers.bulk_upsert import Change, CustomerRow, do_bulk_upsert_buyers, do_bulk_upsert_customers, jsonable
+from kehu.customers.bulk_upsert import (
+    Change,
+    CustomerRow,
+    do_bulk_upsert_buyers,
+    do_bulk_upsert_customers,
+    do_index_missing_names,
+    jsonable,
+)
 from kehu.customers.models import Customer, Interaction, InteractionKind
 from kehu.imports import bulksql
 
@@ -388,9 +395,10 @@ def do_bulk_ingest_order_batch(
     """`do_bulk_ingest_orders` for a column batch: buyers resolved once per distinct buyer,
     new orders, their lines and timeline entries written by COPY from arrays, the buyers'
     purchase figures brought up to date set-based. With `pending`, the figures of the buyers of
-    new orders and of orders already stored are left to `pending.refresh()` at the end of the
-    import (one recompute per customer instead of one update per customer and chunk). Call
-    inside a transaction."""
+    new orders and of orders already stored, and the name tokens of new buyers, are left to
+    `pending.refresh()` at the end of the import (one recompute per customer instead of one
+    update per customer and chunk, and tokens written once, with the final spend). Call inside
+    a transaction."""
     import numpy as np
 
     result = BulkIngestResult(order_ids=[])
@@ -400,8 +408,10 @@ def do_bulk_ingest_order_batch(
     buyers = do_bulk_upsert_buyers(
         {f: batch.buyer[f][firsts] for f in BUYER_FIELDS}, source_system=batch.source_system,
         preferred_channel_id=batch.channel_id[firsts], home_store_id=batch.store_id[firsts], settled=settled,
-        ref_id=ref_id,
+        ref_id=ref_id, index_names=pending is None,
     )  # fmt: skip
+    if pending is not None and buyers.created:
+        pending.add(np.fromiter(buyers.created, dtype=np.int64, count=len(buyers.created)))
     result.customers_created = len(buyers.created)
     result.changes.extend(buyers.changes)
     customer_of = np.asarray(buyers.customer_ids, dtype=np.int64)[buyer_of]
@@ -455,10 +465,14 @@ def do_bulk_ingest_order_batch(
 class PendingPurchaseStats:
     """Customers whose cached purchase figures an import recomputes once, when it ends, instead
     of after every chunk (a buyer with orders in twenty chunks is then written once, not twenty
-    times). Ids are kept as compacted NumPy arrays, so memory grows with the number of distinct
-    buyers (8 bytes each), not with the file. Until `refresh` runs the figures of these buyers
-    lag behind their committed orders; a killed import is repaired by its re-run (which adds
-    the buyers of the orders already stored) or by the nightly reconciliation."""
+    times); those among them without name tokens (the import's new buyers) are indexed right
+    after, so each token is inserted once with the final spend instead of inserted with none
+    and rewritten by the spend trigger (ADR 0201, revision 3). Ids are kept as compacted NumPy
+    arrays, so memory grows with the number of distinct buyers (8 bytes each), not with the
+    file. Until `refresh` runs the figures of these buyers lag behind their committed orders,
+    and the new buyers are found by phone, email or card but not yet by name; a killed import
+    is repaired by its re-run (which adds the buyers of the orders already stored) or by the
+    nightly reconciliation."""
 
     COMPACT_AT = 2_000_000
 
@@ -488,11 +502,12 @@ class PendingPurchaseStats:
         customers were pending. Call inside a transaction."""
         ids = self.ids()
         self._parts, self._size = [], 0
-        if bulksql.is_postgres():
-            for part in bulksql.batched(ids.tolist(), REFRESH_BATCH):
+        for part in bulksql.batched(ids.tolist(), REFRESH_BATCH):
+            if bulksql.is_postgres():
                 _recompute_purchases_postgres(part)
-        else:
-            refresh_purchase_stats(set(ids.tolist()))
+            else:
+                refresh_purchase_stats(set(part))
+            do_index_missing_names(part)
         return len(ids)
 
 
@@ -519,7 +534,7 @@ def _recompute_purchases_postgres(customer_ids: Sequence[int]) -> None:
             "    ON o.customer_id = u.id AND o.status = ANY(%s) GROUP BY u.id"
             ") s WHERE c.id = s.id AND (c.order_count, c.total_spent, c.first_order_at, c.last_order_at) "
             "IS DISTINCT FROM (s.n, s.spent, s.first_at, s.last_at)",
-            [list(customer_ids), statuses],
+            [bulksql.pg_array(customer_ids), statuses],
         )
 
 

@@ -165,6 +165,7 @@ class Order(models.Model):
         on_delete=models.SET_NULL,
         related_name="sales_orders",
         verbose_name=_("salesperson"),
+        db_index=False,
     )
     status = models.CharField(_("status"), max_length=20, choices=OrderStatus.choices, default=OrderStatus.PAID)
     ordered_at = models.DateTimeField(_("ordered at"))
@@ -195,7 +196,15 @@ class Order(models.Model):
         ]
         indexes = [
             models.Index(fields=["customer", "-ordered_at"], name="order_customer_time"),
-            models.Index(fields=["store", "-ordered_at"], name="order_store_time"),
+            # Partial: most orders come from online channels, without a store or a salesperson,
+            # and no query looks those up through these indexes; each full index cost every
+            # imported order an index entry (docs/decisions/0201-import-pipeline.md, revision 3).
+            models.Index(fields=["store", "-ordered_at"], name="order_store_time", condition=Q(store__isnull=False)),
+            models.Index(
+                fields=["salesperson", "-ordered_at"],
+                name="order_salesperson_time",
+                condition=Q(salesperson__isnull=False),
+            ),
             models.Index(fields=["-ordered_at"], name="order_time"),
             models.Index(fields=["number"], name="order_number", opclasses=["varchar_pattern_ops"]),
         ]

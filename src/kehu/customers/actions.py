@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F, Max, Min, OuterRef, Subquery, Sum
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -371,6 +371,17 @@ def do_repair_search_rank() -> int:
     """Copy each drifted token's customer spend again; the number of tokens repaired."""
     spend = Customer.objects.filter(pk=OuterRef("customer_id")).values("total_spent")[:1]
     return SearchToken.objects.exclude(spent=F("customer__total_spent")).update(spent=Subquery(spend))
+
+
+def do_index_unsearchable_names() -> int:
+    """Name tokens for every customer who has none though the name has some (the new buyers of
+    an import killed before its end, whose tokens wait for its last step); how many customers
+    gained tokens."""
+    from kehu.customers.bulk_upsert import do_index_missing_names
+
+    with transaction.atomic():
+        bare = Customer.objects.filter(~Exists(SearchToken.objects.filter(customer_id=OuterRef("pk"))))
+        return do_index_missing_names(list(bare.values_list("pk", flat=True)))
 
 
 def purchase_stats_drift() -> int:

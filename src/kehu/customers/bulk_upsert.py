@@ -471,13 +471,17 @@ def do_bulk_upsert_buyers(
     settled: set[int] | None = None,
     ref_type: str = "import",
     ref_id: int | None = None,
+    index_names: bool = True,
 ) -> UpsertResult:
     """`do_bulk_upsert_customers(rows, update_profiles=False)` for buyers given as columns
     (`BUYER_COLUMNS` → object arrays, already cleansed; no source key, gender, birthday or kind),
     with the channel (int64 array) and home store (object array, int or None) a new customer
     gets. Grouping, matching, new customers, identities, addresses, name tokens and timeline
     entries are exactly those of the row form, computed a column at a time (no object per row).
-    `customer_ids` is an int64 array. Call inside a transaction."""
+    `customer_ids` is an int64 array. With `index_names=False` the new customers' name tokens
+    are left to a later `do_index_missing_names` (an import writes them once its buyers' figures
+    are final, so each token is written once with its spend instead of written and rewritten).
+    Call inside a transaction."""
     import numpy as np
     import pandas as pd
     import pyarrow as pa
@@ -561,7 +565,8 @@ def do_bulk_upsert_buyers(
             )  # fmt: skip
         _insert_identity_columns(keys, group_ids, matched, source_system, now, result)
         _insert_address_columns(columns, group_of, group_ids, matched, result)
-        _index_name_columns(created, names)
+        if index_names:
+            _index_name_columns(created, names)
         bulksql.copy_arrow(
             Interaction,
             pa.table({
@@ -632,6 +637,33 @@ def _insert_address_columns(
         )
     ]
     _add_missing_addresses(wanted, created, result)
+
+
+def do_index_missing_names(customer_ids: Sequence[int]) -> int:
+    """Name tokens for those of these customers that have none (new buyers of an import, whose
+    tokens wait until their purchase figures are final; also buyers a killed import left
+    without). Returns how many customers gained tokens. Call inside a transaction."""
+    import numpy as np
+
+    if not len(customer_ids):
+        return 0
+    rows = bulksql.fetch_any(
+        f"SELECT c.id, c.name FROM {bulksql.table(Customer)} c WHERE c.id IN ({{in}}) AND NOT EXISTS "
+        f"(SELECT 1 FROM {bulksql.table(SearchToken)} t WHERE t.customer_id = c.id) ORDER BY c.id",
+        [int(i) for i in customer_ids],
+    )
+    tokenised: dict[str, bool] = {}
+    for _cid, name in rows:
+        if name not in tokenised:
+            tokenised[name] = bool(name_tokens(name))
+    rows = [(cid, name) for cid, name in rows if tokenised[name]]  # some names have no tokens
+    if not rows:
+        return 0
+    ids = np.array([cid for cid, _name in rows], dtype=np.int64)
+    # The customers were just read; the set-based check locks them against a concurrent delete.
+    with bulksql.foreign_keys_checked_set_based({Customer: ids.tolist()}):
+        _index_name_columns(ids, [name for _cid, name in rows])
+    return len(rows)
 
 
 def _index_name_columns(customer_ids: Any, names: Any) -> None:

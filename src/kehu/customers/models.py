@@ -66,7 +66,13 @@ class Customer(models.Model):
     gender = models.CharField(_("gender"), max_length=1, choices=Gender.choices, default=Gender.UNKNOWN, blank=True)
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     household = models.ForeignKey(
-        Household, null=True, blank=True, on_delete=models.SET_NULL, related_name="members", verbose_name=_("household")
+        Household,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
+        verbose_name=_("household"),
+        db_index=False,  # partial index in Meta: most customers have no household
     )
     home_store = models.ForeignKey(
         "commerce.Store",
@@ -75,6 +81,7 @@ class Customer(models.Model):
         on_delete=models.SET_NULL,
         related_name="home_customers",
         verbose_name=_("home store"),
+        db_index=False,  # served by customer_home_store (home_store, -id)
     )
     preferred_channel = models.ForeignKey(
         "commerce.Channel",
@@ -115,6 +122,7 @@ class Customer(models.Model):
             models.Index(fields=["-created_at", "-id"], name="customer_created"),
             models.Index(fields=["home_store", "-id"], name="customer_home_store"),
             models.Index(fields=["kind", "-id"], name="customer_kind"),
+            models.Index(fields=["household"], name="customer_household", condition=Q(household__isnull=False)),
         ]
 
     def __str__(self) -> str:

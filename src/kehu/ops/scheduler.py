@@ -26,6 +26,7 @@ def _quarterly_scoring() -> object:
 
 def _reconcile_purchase_figures() -> object:
     from kehu.customers.actions import (
+        do_index_unsearchable_names,
         do_refresh_purchase_stats,
         do_repair_search_rank,
         purchase_stats_drift,
@@ -40,6 +41,9 @@ def _reconcile_purchase_figures() -> object:
     if tokens:
         logger.warning("repairing the name search's spend copy on %s tokens", tokens)
         do_repair_search_rank()
+    unindexed = do_index_unsearchable_names()
+    if unindexed:
+        logger.warning("indexed the names of %s customers that had no search tokens", unindexed)
     return drift
 
 

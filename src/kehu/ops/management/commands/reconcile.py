@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from kehu.customers.actions import (
+    do_index_unsearchable_names,
     do_refresh_purchase_stats,
     do_repair_search_rank,
     purchase_stats_drift,
@@ -17,7 +18,7 @@ from kehu.customers.actions import (
 class Command(BaseCommand):
     help = (
         "Check customers' cached purchase figures against their orders, and the name search's copy of "
-        "each customer's spend against the customer, and repair any drift."
+        "each customer's spend against the customer, and repair any drift; index names that have no search tokens."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -29,3 +30,5 @@ class Command(BaseCommand):
         if tokens:
             do_repair_search_rank()
         self.stdout.write(f"name search ranking: {tokens} tokens drifted" + (", repaired" if tokens else ""))
+        unindexed = do_index_unsearchable_names()
+        self.stdout.write(f"name search: {unindexed} customers had no name tokens" + (", indexed" if unindexed else ""))
