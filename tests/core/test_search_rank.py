@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, transaction
 
 from kehu.customers.actions import (
     check_update_customer,
@@ -111,3 +112,26 @@ def test_namesakes_come_in_spend_order_within_the_scope(users: dict[str, Any], r
     assert scoped == [c.pk for c in expected if namesakes.index(c) % 2]
     # Full-width and spaced forms fold to the same token.
     assert [h.customer.pk for h in search_customers(users["service"], " 丽丽 ")] == [c.pk for c in expected]
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_a_bulk_token_write_joins_the_spend_and_leaves_the_trigger_on_for_everyone_else(ref: Any) -> None:
+    from kehu.customers.bulk_upsert import do_index_missing_names
+
+    rich = make_customer("赵子龙", phone="13900139201")
+    make_order(rich, amount="880.00")
+    SearchToken.objects.filter(customer=rich).delete()
+    with transaction.atomic():
+        assert do_index_missing_names([rich.pk]) == 1
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('kehu.token_spent_joined', true)")
+            assert cursor.fetchone()[0] == "off"
+        # Any other insert in the same transaction still has its spend set by the trigger.
+        SearchToken.objects.create(customer=rich, token="龙龙", spent=Decimal("1.00"))
+    assert set(SearchToken.objects.filter(customer=rich).values_list("token", "spent")) == {
+        ("赵子", Decimal("880.00")),
+        ("子龙", Decimal("880.00")),
+        ("龙龙", Decimal("880.00")),
+    }
+    _assert_in_step()

@@ -362,22 +362,32 @@ def copy_arrow(model: type[Model], data: Any) -> int:
     (nulls unquoted, strings quoted, so "" stays an empty string), SQLite `executemany`."""
     if data.num_rows == 0:
         return 0
+    if is_postgres():
+        copy_arrow_into(table(model), data)
+        return data.num_rows
     cols = ", ".join(_q(c) for c in data.column_names)
+    marks = ", ".join(["%s"] * data.num_columns)
+    values = [_sqlite_column(c.combine_chunks() if hasattr(c, "combine_chunks") else c) for c in data.columns]
     with connection.cursor() as cursor:
-        if is_postgres():
-            import io
-
-            import pyarrow.csv as pa_csv
-
-            buffer = io.BytesIO()
-            pa_csv.write_csv(data, buffer, pa_csv.WriteOptions(include_header=False, batch_size=65536))
-            with cursor.cursor.copy(f"COPY {table(model)} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
-                copy.write(buffer.getbuffer())
-        else:
-            marks = ", ".join(["%s"] * data.num_columns)
-            values = [_sqlite_column(c.combine_chunks() if hasattr(c, "combine_chunks") else c) for c in data.columns]
-            cursor.executemany(f"INSERT INTO {table(model)} ({cols}) VALUES ({marks})", list(zip(*values, strict=True)))
+        cursor.executemany(f"INSERT INTO {table(model)} ({cols}) VALUES ({marks})", list(zip(*values, strict=True)))
     return data.num_rows
+
+
+def copy_arrow_into(quoted_table: str, data: Any) -> None:
+    """PostgreSQL: `COPY` the rows of an Arrow table into a table (its quoted name), columns as
+    named in the Arrow table, through a buffer built by Arrow's C++ CSV writer."""
+    import io
+
+    import pyarrow.csv as pa_csv
+
+    cols = ", ".join(_q(c) for c in data.column_names)
+    buffer = io.BytesIO()
+    pa_csv.write_csv(data, buffer, pa_csv.WriteOptions(include_header=False, batch_size=65536))
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {quoted_table} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy,
+    ):
+        copy.write(buffer.getbuffer())
 
 
 def insert_arrow_ignore_conflicts(model: type[Model], data: Any, *, conflict: Sequence[str]) -> None:
