@@ -652,28 +652,23 @@ def do_index_missing_names(customer_ids: Sequence[int]) -> int:
         f"(SELECT 1 FROM {bulksql.table(SearchToken)} t WHERE t.customer_id = c.id) ORDER BY c.id",
         [int(i) for i in customer_ids],
     )
-    tokenised: dict[str, bool] = {}
-    for _cid, name in rows:
-        if name not in tokenised:
-            tokenised[name] = bool(name_tokens(name))
-    rows = [(cid, name) for cid, name in rows if tokenised[name]]  # some names have no tokens
     if not rows:
         return 0
-    ids = np.array([cid for cid, _name in rows], dtype=np.int64)
+    ids = [cid for cid, _name in rows]
     # The customers were just read; the set-based check locks them against a concurrent delete.
-    with bulksql.foreign_keys_checked_set_based({Customer: ids.tolist()}):
-        _index_name_columns(ids, [name for _cid, name in rows])
-    return len(rows)
+    with bulksql.foreign_keys_checked_set_based({Customer: ids}):
+        return _index_name_columns(np.array(ids, dtype=np.int64), [name for _cid, name in rows])
 
 
-def _index_name_columns(customer_ids: Any, names: Any) -> None:
-    """`_index_names` for new customers: each distinct name is tokenised once."""
+def _index_name_columns(customer_ids: Any, names: Any) -> int:
+    """`_index_names` for new customers: each distinct name is tokenised once. Returns how many
+    of them got tokens (a name of punctuation only has none)."""
     import numpy as np
     import pandas as pd
     import pyarrow as pa
 
     if not len(customer_ids):
-        return
+        return 0
     codes, uniques = pd.factorize(np.asarray(names, dtype=object))
     tokens = [sorted(name_tokens(name)) for name in uniques.tolist()]
     per_name = np.array([len(t) for t in tokens], dtype=np.int64)
@@ -686,6 +681,7 @@ def _index_name_columns(customer_ids: Any, names: Any) -> None:
         pa.table({"customer_id": pa.array(np.repeat(np.asarray(customer_ids, dtype=np.int64), repeat), pa.int64()),
                   "token": pa.array(picked.tolist(), pa.string())}),
     )  # fmt: skip
+    return int(np.count_nonzero(repeat))
 
 
 def _copy_tokens(data: Any) -> None:
@@ -699,18 +695,19 @@ def _copy_tokens(data: Any) -> None:
     if not bulksql.is_postgres():
         bulksql.copy_arrow(SearchToken, data)
         return
+    if not data.num_rows:
+        return
     tokens, customers = bulksql.table(SearchToken), bulksql.table(Customer)
+    staged = bulksql.stage_arrow(SearchToken, data)
     with connection.cursor() as cursor:
-        cursor.execute("CREATE TEMP TABLE kehu_new_tokens (customer_id bigint, token text) ON COMMIT DROP")
-        bulksql.copy_arrow_into("kehu_new_tokens", data)
         cursor.execute("SET LOCAL kehu.token_spent_joined = 'on'")
         # The same value the trigger gives: the customer's spend, 0 if there is no such customer
         # (the foreign key then refuses the row, as it would have).
         cursor.execute(
             f"INSERT INTO {tokens} (customer_id, token, spent) "
             "SELECT n.customer_id, n.token, COALESCE(c.total_spent, 0) "
-            f"FROM kehu_new_tokens n LEFT JOIN {customers} c ON c.id = n.customer_id"
+            f"FROM {staged} n LEFT JOIN {customers} c ON c.id = n.customer_id"
         )
         # Reached only without an error; after one, the rollback restores the setting.
         cursor.execute("SET LOCAL kehu.token_spent_joined = 'off'")
-        cursor.execute("DROP TABLE kehu_new_tokens")
+        cursor.execute(f"DROP TABLE {staged}")

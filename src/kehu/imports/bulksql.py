@@ -367,10 +367,15 @@ def copy_arrow(model: type[Model], data: Any) -> int:
         return data.num_rows
     cols = ", ".join(_q(c) for c in data.column_names)
     marks = ", ".join(["%s"] * data.num_columns)
-    values = [_sqlite_column(c.combine_chunks() if hasattr(c, "combine_chunks") else c) for c in data.columns]
     with connection.cursor() as cursor:
-        cursor.executemany(f"INSERT INTO {table(model)} ({cols}) VALUES ({marks})", list(zip(*values, strict=True)))
+        cursor.executemany(f"INSERT INTO {table(model)} ({cols}) VALUES ({marks})", _sqlite_rows(data))
     return data.num_rows
+
+
+def _sqlite_rows(data: Any) -> list[tuple[Any, ...]]:
+    """The rows of an Arrow table as the tuples SQLite's `executemany` takes."""
+    values = [_sqlite_column(c.combine_chunks() if hasattr(c, "combine_chunks") else c) for c in data.columns]
+    return list(zip(*values, strict=True))
 
 
 def copy_arrow_into(quoted_table: str, data: Any) -> None:
@@ -390,6 +395,17 @@ def copy_arrow_into(quoted_table: str, data: Any) -> None:
         copy.write(buffer.getbuffer())
 
 
+def stage_arrow(model: type[Model], data: Any) -> str:
+    """PostgreSQL: the rows of an Arrow table (columns named after the model's columns) copied
+    into a new temporary table with those columns' types, dropped at commit; returns its name."""
+    name = f"kehu_stage_{next(_stage_counter)}"
+    cols = ", ".join(_q(c) for c in data.column_names)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE {name} ON COMMIT DROP AS SELECT {cols} FROM {table(model)} WITH NO DATA")
+    copy_arrow_into(name, data)
+    return name
+
+
 def insert_arrow_ignore_conflicts(model: type[Model], data: Any, *, conflict: Sequence[str]) -> None:
     """`insert_ignore_conflicts` for the rows of an Arrow table (columns named after the model's
     columns): PostgreSQL stages them with `COPY … (FORMAT csv)` from Arrow's CSV writer, SQLite
@@ -400,26 +416,16 @@ def insert_arrow_ignore_conflicts(model: type[Model], data: Any, *, conflict: Se
     target = ", ".join(_q(c) for c in conflict)
     with connection.cursor() as cursor:
         if is_postgres():
-            import io
-
-            import pyarrow.csv as pa_csv
-
-            name = f"kehu_stage_{next(_stage_counter)}"
-            cursor.execute(f"CREATE TEMP TABLE {name} ON COMMIT DROP AS SELECT {cols} FROM {table(model)} WITH NO DATA")
-            buffer = io.BytesIO()
-            pa_csv.write_csv(data, buffer, pa_csv.WriteOptions(include_header=False, batch_size=65536))
-            with cursor.cursor.copy(f"COPY {name} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy:
-                copy.write(buffer.getbuffer())
+            name = stage_arrow(model, data)
             cursor.execute(
                 f"INSERT INTO {table(model)} ({cols}) SELECT {cols} FROM {name} ON CONFLICT ({target}) DO NOTHING"
             )
             cursor.execute(f"DROP TABLE {name}")
         else:
             marks = ", ".join(["%s"] * data.num_columns)
-            values = [_sqlite_column(c.combine_chunks() if hasattr(c, "combine_chunks") else c) for c in data.columns]
             cursor.executemany(
                 f"INSERT INTO {table(model)} ({cols}) VALUES ({marks}) ON CONFLICT ({target}) DO NOTHING",
-                list(zip(*values, strict=True)),
+                _sqlite_rows(data),
             )
 
 
@@ -445,17 +451,16 @@ def pg_array(values: Iterable[Any]) -> str:
     items = list(values)
     if all(type(v) is str for v in items):
         joined = '","'.join(items)
-        if "\\" not in joined and joined.count('"') == 2 * (len(items) - 1):
-            return '{"' + joined + '"}' if items else "{}"
-        return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in items) + "}"
-    if not any(v is None or isinstance(v, str) for v in items):
+        if "\\" not in joined and joined.count('"') == 2 * (len(items) - 1):  # nothing to escape
+            return '{"' + joined + '"}'
+    elif not any(v is None or isinstance(v, str) for v in items):
         return "{" + ",".join(map(str, map(operator.index, items))) + "}"  # TypeError unless ints
-    parts = []
-    for value in items:
-        if value is None:
-            parts.append("NULL")
-        elif isinstance(value, str):
-            parts.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
-        else:
-            parts.append(str(operator.index(value)))  # ints, NumPy ints; TypeError for the rest
-    return "{" + ",".join(parts) + "}"
+    return "{" + ",".join(_pg_array_element(v) for v in items) + "}"
+
+
+def _pg_array_element(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return str(operator.index(value))  # ints, NumPy ints; TypeError for the rest
