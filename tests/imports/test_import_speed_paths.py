@@ -273,3 +273,42 @@ def test_array_literals_refuse_what_is_neither_a_string_nor_an_integer():
             bulksql.pg_array(bad)
     assert bulksql.pg_array([]) == "{}"
     assert bulksql.pg_array(['a","b', "c"]) == '{"a\\",\\"b","c"}'
+
+
+@pytest.mark.django_db
+def test_zoned_timestamps_keep_their_instant_through_the_bulk_copy():
+    """copy_arrow writes zoned timestamps as UTC text; the instants, microseconds included,
+    survive whatever time zone the session runs in."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    customer = make_customer()
+    instants = [
+        dt.datetime(2025, 1, 1, 0, 0, tzinfo=dt.UTC),
+        dt.datetime(2025, 6, 30, 23, 59, 59, 123456, tzinfo=dt.UTC),
+        dt.datetime(1999, 12, 31, 16, 0, 0, 1, tzinfo=dt.UTC),
+    ]
+    micros = [int((t - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) / dt.timedelta(microseconds=1)) for t in instants]
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL TIME ZONE 'Asia/Shanghai'")
+        bulksql.copy_arrow(
+            Interaction,
+            pa.table({
+                "customer_id": pa.array([customer.pk] * 3, pa.int64()),
+                "kind": pa.array(["note"] * 3),
+                "occurred_at": pa.array(micros, pa.timestamp("us", tz="UTC")),
+                "title": pa.array([f"t{i}" for i in range(3)]),
+                "detail": pa.array([""] * 3),
+                "ref_type": pa.array([""] * 3),
+                "ref_id": pa.array([None, 1, None], pa.int64()),
+            }),
+        )  # fmt: skip
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                # Django reads timestamps as UTC, which the session must be again for the check.
+                cursor.execute("SET LOCAL TIME ZONE 'UTC'")
+    stored = dict(Interaction.objects.filter(customer=customer, kind="note").values_list("title", "occurred_at"))
+    assert stored == {f"t{i}": t for i, t in enumerate(instants)}

@@ -653,15 +653,8 @@ def _add_purchases(batch: OrderBatch, customer_ids: Any) -> None:
         "first_at": pa.array(totals["first"].to_numpy().astype("datetime64[us]"), pa.timestamp("us", tz="UTC")),
         "last_at": pa.array(totals["last"].to_numpy().astype("datetime64[us]"), pa.timestamp("us", tz="UTC")),
     })  # fmt: skip
+    bulksql.copy_arrow_into("kehu_purchases", stage)
     with connection.cursor() as cursor:
-        import io
-
-        import pyarrow.csv as pa_csv
-
-        buffer = io.BytesIO()
-        pa_csv.write_csv(stage, buffer, pa_csv.WriteOptions(include_header=False))
-        with cursor.cursor.copy("COPY kehu_purchases FROM STDIN WITH (FORMAT csv)") as copy:
-            copy.write(buffer.getbuffer())
         customer = bulksql.table(Customer)
         # No key column changes, so no foreign key needs checking; PostgreSQL would still run
         # the checks again for customers inserted earlier in this transaction.

@@ -11,6 +11,7 @@ a required field's column, when mapped, may not be empty."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
@@ -68,7 +69,6 @@ class CustomFieldsImport(Importer):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.custom_mapped = [d for d in self.custom_definitions if column_name(d) in self.columns]
-        self.custom_pending: dict[Any, dict[str, Any]] = {}
 
     # --- validation ----------------------------------------------------------------------------
 
@@ -93,12 +93,12 @@ class CustomFieldsImport(Importer):
             values[d.key] = value
         return values, errors
 
-    def validate(self, rows: Sequence[MappedRow]) -> tuple[list[Any], list[RowError]]:
+    def validate(self, rows: Sequence[MappedRow]) -> tuple[Any, list[RowError]]:
         records, errors = super().validate(rows)  # type: ignore[safe-super]
-        self.custom_pending = {}
         if not self.custom_mapped:
             return records, errors
         writer = _WRITERS[self.custom_entity]
+        pending: dict[Any, dict[str, Any]] = {}
         bad: set[Any] = set()
         for key, number, cells in writer.groups(rows):
             values, cell_errors = self._custom_cells(number, cells)
@@ -106,21 +106,20 @@ class CustomFieldsImport(Importer):
                 errors.extend(cell_errors)
                 bad.add(key)
             elif values:
-                self.custom_pending[key] = values
+                pending[key] = values
         if bad:
             records = [r for r in records if writer.record_key(r) not in bad]
         # Values only for records the importer accepted (a rejected order's number may exist).
         kept = {writer.record_key(r) for r in records}
-        self.custom_pending = {k: v for k, v in self.custom_pending.items() if k in kept}
-        return records, errors
+        return WithCustomValues(records, {k: v for k, v in pending.items() if k in kept}), errors
 
     def validate_columns(self, chunk: Any) -> tuple[Any, list[RowError]]:
         batch, errors = super().validate_columns(chunk)
-        self.custom_pending = {}
         if not self.custom_mapped or not len(batch):
             return batch, errors
         import numpy as np
 
+        pending: dict[Any, dict[str, Any]] = {}
         position = {int(n): i for i, n in enumerate(chunk.numbers.tolist())}
         cells = {column_name(d): chunk.column(column_name(d)).to_pylist() for d in self.custom_mapped}
         keep = []
@@ -132,27 +131,48 @@ class CustomFieldsImport(Importer):
                 continue
             keep.append(index)
             if values:
-                self.custom_pending[number] = values
+                pending[number] = values
         if len(keep) < len(batch):
             batch = batch.take(np.array(keep, dtype=np.int64))
-        return batch, errors
+        return WithCustomValues(batch, pending), errors
 
     # --- writing -------------------------------------------------------------------------------
 
     def write(self, records: Any) -> Any:
+        pending: dict[Any, dict[str, Any]] = {}
+        if isinstance(records, WithCustomValues):
+            records, pending = records.records, records.values
         result = super().write(records)  # type: ignore[safe-super]
-        if self.custom_pending:
+        if pending:
             writer = _WRITERS[self.custom_entity]
-            ids = writer.record_ids(self, records, self.custom_pending)
+            ids = writer.record_ids(self, records, pending)
             model = writer.model()
-            previous = _merge(model, ids, self.custom_pending)
+            previous = _merge(model, ids, pending)
             # History for revert: each changed record's values before this chunk.
             result.changes.extend(
                 Change(CUSTOM_VALUES_PREFIX + model._meta.label_lower, pk, False, {"custom": stored})
                 for pk, stored in previous
             )
-            self.custom_pending = {}
         return result
+
+
+@dataclass
+class WithCustomValues:
+    """A chunk's validated records with their custom-field values by record key, handed from
+    `validate` to `write` together: the import may validate the next chunk while this one is
+    written, so the values cannot wait on the importer. Reads like the records (length, items)."""
+
+    records: Any
+    values: dict[Any, dict[str, Any]]
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, index: int) -> Any:
+        return self.records[index]
+
+    def __iter__(self) -> Any:
+        return iter(self.records)
 
 
 def _merge(model: Any, ids: dict[Any, int], pending: dict[Any, dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:

@@ -12,14 +12,16 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.apps import apps
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import ProtectedError
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from kehu.customers.bulk_upsert import Change
@@ -50,6 +52,8 @@ DEFAULT_CHUNK_ROWS = 20_000
 REPORT_LIMIT = 100_000
 REPORT_HEADER = ("row", "column", "code", "message")
 Progress = Callable[[int], None]
+Validated = tuple[int, Any, list[RowError]]  # a chunk's row count, records and errors
+T = TypeVar("T")
 
 
 class ImportRefused(Exception):
@@ -203,6 +207,51 @@ def _column_chunks(batches: Iterator[ColumnBatch], size: int, group_index: int |
         yield joined()
 
 
+def _ahead(items: Iterator[T]) -> Iterator[T]:
+    """`items`, each computed in a worker thread while the caller works on the one before (at
+    most one finished item waits). The worker runs in the caller's language, opens no database
+    connection of its own, and an exception it raises comes out of the caller's `next`. When
+    the caller stops early (a cancel, an error) the worker stops after its current item."""
+    handoff: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    language = translation.get_language()
+
+    def put(entry: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            with translation.override(language):
+                for item in items:
+                    if not put((True, item)):
+                        return
+            put((False, None))
+        except BaseException as exc:  # handed to the caller, which raises it
+            put((False, exc))
+        finally:
+            connections.close_all()  # only this thread's, should validation have opened one
+
+    worker = threading.Thread(target=work, name="kehu-import-validate", daemon=True)
+    worker.start()
+    try:
+        while True:
+            more, item = handoff.get()
+            if not more:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
 def _cell(cells: list[str], index: int) -> str:
     return cells[index].strip() if index < len(cells) else ""
 
@@ -237,9 +286,15 @@ class _Run:
         ]
         return self.importer.validate(rows)
 
-    def step(self, chunk: list[Row] | ColumnBatch, *, write: bool) -> None:
-        records, errors = self.validate(chunk)
-        size = len(chunk.numbers) if isinstance(chunk, ColumnBatch) else len(chunk)
+    def validated(self, chunks: Iterable[list[Row] | ColumnBatch]) -> Iterator[Validated]:
+        """Each chunk's size, records and errors; read and validated one chunk ahead in a worker
+        thread when the importer `validates_offline`, so the next chunk's parsing and checks
+        run while this one is written (the database work is the larger half)."""
+        steps = ((len(c.numbers) if isinstance(c, ColumnBatch) else len(c), *self.validate(c)) for c in chunks)
+        return _ahead(steps) if self.importer.validates_offline else steps
+
+    def step(self, validated: Validated, *, write: bool) -> None:
+        size, records, errors = validated
         self.error_count += len({e.row for e in errors})
         self.errors.extend(errors[: max(0, REPORT_LIMIT - len(self.errors))])
         job = self.job
@@ -326,8 +381,8 @@ def do_run_import(
             try:
                 with transaction.atomic():
                     bulksql.relax_commit_durability()
-                    for chunk in chunks:
-                        run.step(chunk, write=True)
+                    for validated in run.validated(chunks):
+                        run.step(validated, write=True)
                         if run.cancelled:
                             break
                     if (run.error_count and job.mode == ImportMode.ATOMIC) or job.dry_run or run.cancelled:
@@ -339,10 +394,10 @@ def do_run_import(
                 job.created = job.updated = job.unchanged = 0
         else:
             try:
-                for chunk in chunks:
+                for validated in run.validated(chunks):
                     with transaction.atomic():
                         bulksql.relax_commit_durability()
-                        run.step(chunk, write=True)
+                        run.step(validated, write=True)
                     if run.cancelled:
                         break
             except Exception:

@@ -387,12 +387,29 @@ def copy_arrow_into(quoted_table: str, data: Any) -> None:
 
     cols = ", ".join(_q(c) for c in data.column_names)
     buffer = io.BytesIO()
-    pa_csv.write_csv(data, buffer, pa_csv.WriteOptions(include_header=False, batch_size=65536))
+    pa_csv.write_csv(_utc_text(data), buffer, pa_csv.WriteOptions(include_header=False, batch_size=65536))
     with (
         connection.cursor() as cursor,
         cursor.cursor.copy(f"COPY {quoted_table} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy,
     ):
         copy.write(buffer.getbuffer())
+
+
+def _utc_text(data: Any) -> Any:
+    """The table with its zoned timestamp columns as text in UTC ("… +00"). Arrow's CSV writer
+    formats a zoned timestamp through the time zone database, about 2.7 µs a value (7 client s
+    in a 1M-line order import); a cast to naive UTC and then to text gives the same instants
+    in 0.25 µs."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for index, column in enumerate(data.columns):
+        if pa.types.is_timestamp(column.type) and column.type.tz is not None:
+            naive = column.cast(pa.timestamp(column.type.unit))
+            data = data.set_column(
+                index, data.column_names[index], pc.binary_join_element_wise(pc.cast(naive, pa.string()), "+00", "")
+            )
+    return data
 
 
 def stage_arrow(model: type[Model], data: Any) -> str:

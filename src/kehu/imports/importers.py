@@ -94,6 +94,7 @@ def customer_from_cells(importer: Importer, row: MappedRow, source: str, errors:
 
 class CustomerImporter(Importer):
     kind = "customers"
+    validates_offline = True
     fields = (
         Field("source_system", ("来源系统", "来源")),
         Field("source_id", ("客户编号", "客户id", "客户号", "会员编号", "会员id", "customer_id", "customer_no", "id",
@@ -195,6 +196,7 @@ class OrderImporter(Importer):
         self.pending_purchases = PendingPurchaseStats()
 
     columnar = True
+    validates_offline = True
 
     def validate(self, rows: Sequence[MappedRow]) -> tuple[list[Any], list[RowError]]:
         groups: list[tuple[str, list[MappedRow]]] = []
@@ -501,6 +503,7 @@ class _ReferenceImporter(Importer):
     model: ClassVar[type[Any]]
     key: ClassVar[str]
     db_columns: ClassVar[tuple[str, ...]]
+    validates_offline = True
 
     def write(self, records: list[dict[str, Any]]) -> ChunkResult:
         records = list({r[self.key]: r for r in records}.values())  # last row of a key wins, as a spreadsheet would

@@ -73,6 +73,10 @@ class Importer(abc.ABC):
     # Importers on a hot path set this and implement `validate_columns`, which receives whole
     # columns instead of one object per row (ADR 0201); others get rows from the same reader.
     columnar: ClassVar[bool] = False
+    # True when `validate` touches no database and hands everything `write` needs over in its
+    # records (nothing through the instance): the run then validates the next chunk in a worker
+    # thread while this one is written. An importer whose validation looks rows up leaves it off.
+    validates_offline: ClassVar[bool] = False
 
     def __init__(self, *, source: str, job: ImportJob, columns: dict[str, str]) -> None:
         self.source = source
