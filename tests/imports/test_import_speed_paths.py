@@ -5,6 +5,7 @@ tokens written after them."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from decimal import Decimal
 from typing import Any
@@ -312,3 +313,20 @@ def test_zoned_timestamps_keep_their_instant_through_the_bulk_copy():
                 cursor.execute("SET LOCAL TIME ZONE 'UTC'")
     stored = dict(Interaction.objects.filter(customer=customer, kind="note").values_list("title", "occurred_at"))
     assert stored == {f"t{i}": t for i, t in enumerate(instants)}
+
+
+@pytest.mark.django_db
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31)), max_size=20))
+def test_sqlite_rows_carry_datetimes_as_django_stores_them(values):
+    """The SQLite bulk path writes a zoned timestamp column exactly as Django's own backend
+    would write each value (naive UTC text, microseconds only when present)."""
+    import pyarrow as pa
+    from django.db.backends.sqlite3.operations import DatabaseOperations
+
+    aware = [v.replace(tzinfo=dt.UTC) for v in values]
+    column = pa.array([*aware, None], pa.timestamp("us", tz="UTC"))
+    ops = DatabaseOperations(connection)
+    with override_settings(USE_TZ=True):
+        expected = [*(ops.adapt_datetimefield_value(v) for v in aware), None]
+    assert bulksql._sqlite_column(column) == expected
