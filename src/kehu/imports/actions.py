@@ -209,8 +209,8 @@ def _column_chunks(batches: Iterator[ColumnBatch], size: int, group_index: int |
 
 def _ahead(items: Iterator[T]) -> Iterator[T]:
     """`items`, each computed in a worker thread while the caller works on the one before (at
-    most one finished item waits). The worker runs in the caller's language, opens no database
-    connection of its own, and an exception it raises comes out of the caller's `next`. When
+    most one finished item waits). The worker runs in the caller's language, closes any database
+    connection it opened, and an exception it raises comes out of the caller's `next`. When
     the caller stops early (a cancel, an error) the worker stops after its current item."""
     handoff: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=1)
     stop = threading.Event()

@@ -348,10 +348,7 @@ def _sqlite_column(column: Any) -> list[Any]:
     kind = column.type
     if pa.types.is_timestamp(kind):
         # Naive UTC text, microseconds only when present, exactly as Django writes datetimes.
-        # A cast to text, not `strftime`, which goes through the zone database (7× slower).
-        utc = pc.cast(column, pa.timestamp("us"))
-        text = pc.replace_substring_regex(pc.cast(utc, pa.string()), r"\.000000$", "")
-        return text.to_pylist()
+        return pc.replace_substring_regex(_utc_wall_text(column), r"\.000000$", "").to_pylist()
     if pa.types.is_decimal(kind) or pa.types.is_date(kind):
         return pc.cast(column, pa.string()).to_pylist()
     return column.to_pylist()
@@ -406,11 +403,18 @@ def _utc_text(data: Any) -> Any:
 
     for index, column in enumerate(data.columns):
         if pa.types.is_timestamp(column.type) and column.type.tz is not None:
-            naive = column.cast(pa.timestamp(column.type.unit))
-            data = data.set_column(
-                index, data.column_names[index], pc.binary_join_element_wise(pc.cast(naive, pa.string()), "+00", "")
-            )
+            text = pc.binary_join_element_wise(_utc_wall_text(column), "+00", "")
+            data = data.set_column(index, data.column_names[index], text)
     return data
+
+
+def _utc_wall_text(column: Any) -> Any:
+    """A timestamp column as naive UTC text with microseconds ("2025-01-01 08:00:00.000000"): a
+    cast, not `strftime` or the CSV writer's zoned formatting, which go through the zone database."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return pc.cast(pc.cast(column, pa.timestamp("us")), pa.string())
 
 
 def stage_arrow(model: type[Model], data: Any) -> str:
