@@ -217,6 +217,7 @@ def with_edge_cases(scores: pd.DataFrame, gone_customer: int) -> pd.DataFrame:
     out.loc[out.index[7], "churn_reasons"] = "recency_days=120 (+0.31); total_amount=80 (+0.05); 客户=x (+0.02)"
     out.loc[out.index[8], "clv_365d"] = 999_999_999_999.99
     out.loc[out.index[9], "expected_purchases_90d"] = 1 / 3
+    out.loc[out.index[12], "churn_reasons"] = None
     ghost = out.iloc[[10]].copy()
     ghost["customer_id"] = gone_customer
     return pd.concat([out, ghost], ignore_index=True)
@@ -279,6 +280,7 @@ def test_it_stores_exactly_what_the_orm_batches_stored_and_reruns_change_nothing
     assert values[7]["churn_reasons"] == ["recency_days=120 (+0.31)", "total_amount=80 (+0.05)", "客户=x (+0.02)"]
     assert values[8]["clv_365d"] == Decimal("999999999999.99")
     assert values[9]["expected_purchases_90d"] == 1 / 3
+    assert by_customer[int(first.loc[12, "customer_id"])]["churn_reasons"] == []
     assert gone not in by_customer
 
     # Re-running the last run: same rows, no duplicates, same warnings.
@@ -324,6 +326,46 @@ def test_an_empty_scoring_writes_nothing(ref):
     assert do_write_scores(run, empty) == 0
     assert not CustomerScore.objects.exists()
     assert do_raise_grade_warnings(run) == 0
+
+
+@pytest.mark.django_db
+def test_deleting_a_customer_deletes_its_snapshots(ref):
+    from kehu.commerce.models import Order
+    from kehu.customers.models import Customer
+
+    build_history(n=30)
+    transactions = crm_transactions_frame()
+    for cutoff in CUTOFFS[-2:]:
+        do_write_scores(ScoringRun.objects.create(cutoff=cutoff), score_customers(transactions, cutoff, ScoreConfig()))
+    customer = Customer.objects.get(pk=GradeSnapshot.objects.values_list("customer_id", flat=True).first())
+    assert GradeSnapshot.objects.filter(customer=customer).count() == 2
+    others = GradeSnapshot.objects.exclude(customer=customer).count()
+    Order.objects.filter(customer=customer).delete()  # orders protect their customer
+    customer.delete()
+    assert not GradeSnapshot.objects.filter(customer_id=customer.pk).exists()
+    assert GradeSnapshot.objects.count() == others
+
+
+def test_texts_computed_once_per_distinct_value_equal_the_per_row_texts():
+    from kehu.scoring.writeback import _by_distinct, _reasons_text, _text
+
+    grades = pd.Series(["A", None, "B", float("nan"), "A", pd.NA, "客户", "B"], dtype=object)
+    codes, texts = _by_distinct(grades, _text, "")
+    assert [texts[c] for c in codes] == ["A", "", "B", "", "A", "", "客户", "B"]
+    assert texts == ["A", "B", "客户", ""]  # each distinct value once, then the missing text
+    reasons = pd.Series(["a (+1); b (+2)", "", None, "a (+1); b (+2)", '引号"x (+1)'], dtype=object)
+    codes, texts = _by_distinct(reasons, _reasons_text, "[]")
+    assert [texts[c] for c in codes] == [
+        '["a (+1)", "b (+2)"]',
+        "[]",
+        "[]",
+        '["a (+1)", "b (+2)"]',
+        '["\\u5f15\\u53f7\\"x (+1)"]',
+    ]
+    # Reasons already given as lists cannot be hashed: each row is converted on its own.
+    listed = pd.Series([["x", "y"], [], None, ["x", "y"]], dtype=object)
+    codes, texts = _by_distinct(listed, _reasons_text, "[]")
+    assert [texts[c] for c in codes] == ['["x", "y"]', "[]", "[]", '["x", "y"]']
 
 
 def test_vectorised_cents_equal_pythons_rounding():
@@ -387,6 +429,19 @@ def _table_oid(table: str) -> int | None:
         return cursor.fetchone()[0]
 
 
+def _holds_customer_lock() -> bool:
+    """Whether this connection holds the customer table against writes (until its commit)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND relation = %s::regclass"
+            " AND mode = 'ShareRowExclusiveLock' AND granted",
+            ["customers_customer"],
+        )
+        return bool(cursor.fetchone()[0])
+
+
 def _last_scores(customers: int) -> pd.DataFrame:
     build_history(n=customers)
     return score_customers(crm_transactions_frame(), CUTOFFS[-1], ScoreConfig(future="ignore"))
@@ -415,6 +470,9 @@ def test_the_swapped_in_score_table_is_the_same_table(ref):
     run = ScoringRun.objects.create(cutoff=CUTOFFS[-1])
     assert do_write_scores(run, scores) == len(scores)
     assert do_write_scores(run, scores.iloc[:5]) == 5  # a rerun of part: the others keep their scores
+    # The snapshots' customer key is not checked by the database: no customer may be deleted
+    # until the write-back commits (here: the test's transaction).
+    assert _holds_customer_lock()
 
     assert _table_oid(table) != before_oid  # it really is a new table
     with connection.cursor() as cursor:
@@ -446,8 +504,12 @@ def test_a_table_others_depend_on_is_updated_in_place(ref):
         cursor.execute(f"CREATE VIEW kehu_test_gold AS SELECT customer_id FROM {table} WHERE tier = 'gold'")
         assert table_layout(cursor, table) is None
     run = ScoringRun.objects.create(cutoff=CUTOFFS[-1])
-    assert do_write_scores(run, scores) == len(scores)
+    ghost = scores.iloc[[0]].assign(customer_id=int(scores["customer_id"].max()) + 1000)  # deleted since
+    assert not _holds_customer_lock()
+    assert do_write_scores(run, pd.concat([scores, ghost], ignore_index=True)) == len(scores)
+    assert _holds_customer_lock()
     assert _table_oid(table) == before_oid
+    assert GradeSnapshot.objects.filter(run=run).count() == len(scores)
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM kehu_test_gold")
         assert cursor.fetchone()[0] == CustomerScore.objects.filter(tier="gold").count()

@@ -35,6 +35,7 @@ from kehu.customers.bulk_upsert import (
 )
 from kehu.customers.models import Customer, Interaction, InteractionKind
 from kehu.imports import bulksql
+from kehu.pgcopy import copy_arrow
 
 HEADER_FIELDS = (
     "number", "customer_id", "channel_id", "store_id", "status", "ordered_at",
@@ -653,7 +654,7 @@ def _add_purchases(batch: OrderBatch, customer_ids: Any) -> None:
         "first_at": pa.array(totals["first"].to_numpy().astype("datetime64[us]"), pa.timestamp("us", tz="UTC")),
         "last_at": pa.array(totals["last"].to_numpy().astype("datetime64[us]"), pa.timestamp("us", tz="UTC")),
     })  # fmt: skip
-    bulksql.copy_arrow_into("kehu_purchases", stage)
+    copy_arrow("kehu_purchases", stage)
     with connection.cursor() as cursor:
         customer = bulksql.table(Customer)
         # No key column changes, so no foreign key needs checking; PostgreSQL would still run

@@ -21,6 +21,8 @@ from django.conf import settings
 from django.db import IntegrityError, connection
 from django.db.models import Model
 
+from kehu import pgcopy
+
 # SQLite ≥ 3.32 allows 32,766 bound variables per statement; stay well below.
 SQLITE_MAX_VARIABLES = 30_000
 IN_BATCH = 10_000
@@ -348,7 +350,7 @@ def _sqlite_column(column: Any) -> list[Any]:
     kind = column.type
     if pa.types.is_timestamp(kind):
         # Naive UTC text, microseconds only when present, exactly as Django writes datetimes.
-        return pc.replace_substring_regex(_utc_wall_text(column), r"\.000000$", "").to_pylist()
+        return pc.replace_substring_regex(pgcopy.utc_wall_text(column), r"\.000000$", "").to_pylist()
     if pa.types.is_decimal(kind) or pa.types.is_date(kind):
         return pc.cast(column, pa.string()).to_pylist()
     return column.to_pylist()
@@ -361,7 +363,7 @@ def copy_arrow(model: type[Model], data: Any) -> int:
     if data.num_rows == 0:
         return 0
     if is_postgres():
-        copy_arrow_into(table(model), data)
+        pgcopy.copy_arrow(table(model), data)
         return data.num_rows
     cols = ", ".join(_q(c) for c in data.column_names)
     marks = ", ".join(["%s"] * data.num_columns)
@@ -376,47 +378,6 @@ def _sqlite_rows(data: Any) -> list[tuple[Any, ...]]:
     return list(zip(*values, strict=True))
 
 
-def copy_arrow_into(quoted_table: str, data: Any) -> None:
-    """PostgreSQL: `COPY` the rows of an Arrow table into a table (its quoted name), columns as
-    named in the Arrow table, through a buffer built by Arrow's C++ CSV writer."""
-    import io
-
-    import pyarrow.csv as pa_csv
-
-    cols = ", ".join(_q(c) for c in data.column_names)
-    buffer = io.BytesIO()
-    pa_csv.write_csv(_utc_text(data), buffer, pa_csv.WriteOptions(include_header=False, batch_size=65536))
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {quoted_table} ({cols}) FROM STDIN WITH (FORMAT csv)") as copy,
-    ):
-        copy.write(buffer.getbuffer())
-
-
-def _utc_text(data: Any) -> Any:
-    """The table with its zoned timestamp columns as text in UTC ("… +00"). Arrow's CSV writer
-    formats a zoned timestamp through the time zone database, about 2.7 µs a value (7 client s
-    in a 1M-line order import); a cast to naive UTC and then to text gives the same instants
-    in 0.25 µs."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    for index, column in enumerate(data.columns):
-        if pa.types.is_timestamp(column.type) and column.type.tz is not None:
-            text = pc.binary_join_element_wise(_utc_wall_text(column), "+00", "")
-            data = data.set_column(index, data.column_names[index], text)
-    return data
-
-
-def _utc_wall_text(column: Any) -> Any:
-    """A timestamp column as naive UTC text with microseconds ("2025-01-01 08:00:00.000000"): a
-    cast, not `strftime` or the CSV writer's zoned formatting, which go through the zone database."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    return pc.cast(pc.cast(column, pa.timestamp("us")), pa.string())
-
-
 def stage_arrow(model: type[Model], data: Any) -> str:
     """PostgreSQL: the rows of an Arrow table (columns named after the model's columns) copied
     into a new temporary table with those columns' types, dropped at commit; returns its name."""
@@ -424,7 +385,7 @@ def stage_arrow(model: type[Model], data: Any) -> str:
     cols = ", ".join(_q(c) for c in data.column_names)
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TEMP TABLE {name} ON COMMIT DROP AS SELECT {cols} FROM {table(model)} WITH NO DATA")
-    copy_arrow_into(name, data)
+    pgcopy.copy_arrow(name, data)
     return name
 
 

@@ -21,6 +21,7 @@ from kehu.scoring.writeback import (
     SNAPSHOT_COLUMNS,
     WARNING_STAGE,
     build_swap_table,
+    copy_scores,
     drop_stage,
     money_text,
     q,
@@ -197,68 +198,100 @@ def _money(value: Any) -> Decimal | None:
 
 
 def do_write_scores(run: ScoringRun, scores: pd.DataFrame) -> int:
-    """Replace customers' current scores and this run's grade snapshots, set-based: the scores
-    are bulk-loaded into a staging table; on PostgreSQL a new score table is filled from it (plus
-    the scores of customers this run did not score), indexed in bulk and swapped in for the old
-    one, elsewhere one upsert moves them into place; one insert writes the snapshots.
-    A customer deleted (or merged away) since the orders were read is skipped by the join."""
-    from kehu.customers.models import Customer
-
+    """Replace customers' current scores and this run's grade snapshots, set-based. On PostgreSQL
+    the scores are copied into a new score table (plus the scores of customers this run did not
+    score), indexed in bulk and swapped in for the old one; elsewhere, or when something depends
+    on the old table, they are bulk-loaded into a staging table and one upsert moves them into
+    place. One insert writes the snapshots. A customer deleted (or merged away) since the orders
+    were read gets neither."""
     now = timezone.now()
-    score_columns = [c for c, _, _ in SCORE_STAGE_COLUMNS if c != "customer_id"]
     score_table = CustomerScore._meta.db_table
-    target = q(score_table)
-    customers = q(Customer._meta.db_table)
-    customer_pk = q(Customer._meta.pk.column)  # type: ignore[union-attr]
-    ops = connection.ops
     with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # The join of a million staged rows with the customers is a hash join in memory.
-            cursor.execute("SET LOCAL work_mem = '256MB'")
-        stage_scores(cursor, scores)
-        insert_columns = ["customer_id", "run_id", *score_columns, "scored_at"]
-        select = (
-            f"SELECT s.{q('customer_id')}, %s, {', '.join(f's.{q(c)}' for c in score_columns)}, %s "
-            f"FROM {SCORE_STAGE} s JOIN {customers} c ON c.{customer_pk} = s.{q('customer_id')}"
-        )
-        params = [run.pk, ops.adapt_datetimefield_value(now)]
-        columns = ", ".join(q(c) for c in insert_columns)
         layout = None
         if connection.vendor == "postgresql":
+            # The joins of a million scores with the customers are hash joins in memory.
+            cursor.execute("SET LOCAL work_mem = '256MB'")
             # Writers of scores (a merge, an import) wait until the swap; readers go on.
-            cursor.execute(f"LOCK TABLE {target} IN EXCLUSIVE MODE")
+            cursor.execute(f"LOCK TABLE {q(score_table)} IN EXCLUSIVE MODE")
             layout = table_layout(cursor, score_table)
         if layout is not None:
-            # A fresh table, filled in key order and indexed in bulk, swapped in for the old one:
-            # no index insertions row by row, no dead rows (docs/benchmarks.md, sixth round).
-            new = build_swap_table(cursor, score_table)
-            cursor.execute(f"INSERT INTO {q(new)} ({columns}) {select} ORDER BY 1", params)
-            # Customers this run did not score (no purchase by its cutoff) keep their score.
-            cursor.execute(
-                f"INSERT INTO {q(new)} SELECT o.* FROM {target} o WHERE NOT EXISTS "
-                f"(SELECT 1 FROM {SCORE_STAGE} s WHERE s.{q('customer_id')} = o.{q('customer_id')})"
-            )
-            swap_in(cursor, score_table, new, layout)
+            written = _write_swapped(cursor, run, scores, now, layout)
         else:
-            cursor.execute(
-                f"INSERT INTO {target} ({columns}) {select} "
-                # WHERE true: SQLite's parser needs it between INSERT … SELECT … JOIN and ON CONFLICT.
-                f"WHERE true ON CONFLICT ({q('customer_id')}) DO UPDATE SET "
-                + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in insert_columns[1:]),
-                params,
-            )
-        cursor.execute(f"DELETE FROM {q(GradeSnapshot._meta.db_table)} WHERE run_id = %s", [run.pk])
-        snapshot_columns = ["run_id", "customer_id", "cutoff", *SNAPSHOT_COLUMNS]
-        cursor.execute(
-            f"INSERT INTO {q(GradeSnapshot._meta.db_table)} ({', '.join(q(c) for c in snapshot_columns)}) "
-            f"SELECT %s, s.{q('customer_id')}, %s, {', '.join(f's.{q(c)}' for c in SNAPSHOT_COLUMNS)} "
-            f"FROM {SCORE_STAGE} s JOIN {customers} c ON c.{customer_pk} = s.{q('customer_id')}",
-            [run.pk, ops.adapt_datefield_value(run.cutoff)],
-        )
-        written = cursor.rowcount
-        drop_stage(cursor, SCORE_STAGE)
+            written = _write_staged(cursor, run, scores, now)
     _analyze(CustomerScore, GradeSnapshot)
-    return int(written)
+    return written
+
+
+def _customers() -> tuple[str, str]:
+    from kehu.customers.models import Customer
+
+    return q(Customer._meta.db_table), q(Customer._meta.pk.column)  # type: ignore[union-attr]
+
+
+def _lock_customers(cursor: Any) -> None:
+    """From here to the commit no customer can go (PostgreSQL): the snapshots' customer key is not
+    checked by the database (GradeSnapshot.customer), so the join that picks the customers who
+    still exist must stay true. The swap's own key check takes this lock anyway."""
+    if connection.vendor == "postgresql":
+        cursor.execute(f"LOCK TABLE {_customers()[0]} IN SHARE ROW EXCLUSIVE MODE")
+
+
+def _write_swapped(cursor: Any, run: ScoringRun, scores: pd.DataFrame, now: Any, layout: dict[str, Any]) -> int:
+    """A fresh score table, filled by COPY in key order and indexed in bulk, swapped in for the old
+    one: no index insertions row by row, no dead rows, no staging table (docs/benchmarks.md)."""
+    score_table = CustomerScore._meta.db_table
+    customers, customer_pk = _customers()
+    new = build_swap_table(cursor, score_table)
+    scored_at = now.astimezone(dt.UTC).isoformat()
+    copy_scores(cursor, new, scores, {"run_id": run.pk, "scored_at": scored_at})
+    _lock_customers(cursor)
+    cursor.execute(
+        f"DELETE FROM {q(new)} n WHERE NOT EXISTS "
+        f"(SELECT 1 FROM {customers} c WHERE c.{customer_pk} = n.{q('customer_id')})"
+    )
+    # Until the carry-over below, the new table holds exactly this run's scores.
+    written = _write_snapshots(cursor, run, f"{q(new)} s")
+    # Customers this run did not score (no purchase by its cutoff) keep their score.
+    cursor.execute(
+        f"INSERT INTO {q(new)} SELECT o.* FROM {q(score_table)} o WHERE NOT EXISTS "
+        f"(SELECT 1 FROM {q(new)} n WHERE n.{q('customer_id')} = o.{q('customer_id')})"
+    )
+    swap_in(cursor, score_table, new, layout)
+    return written
+
+
+def _write_staged(cursor: Any, run: ScoringRun, scores: pd.DataFrame, now: Any) -> int:
+    """The scores staged, then upserted into the score table in place."""
+    customers, customer_pk = _customers()
+    score_columns = [c for c, _, _ in SCORE_STAGE_COLUMNS if c != "customer_id"]
+    insert_columns = ["customer_id", "run_id", *score_columns, "scored_at"]
+    stage_scores(cursor, scores)
+    joined = f"{SCORE_STAGE} s JOIN {customers} c ON c.{customer_pk} = s.{q('customer_id')}"
+    cursor.execute(
+        f"INSERT INTO {q(CustomerScore._meta.db_table)} ({', '.join(q(c) for c in insert_columns)}) "
+        f"SELECT s.{q('customer_id')}, %s, {', '.join(f's.{q(c)}' for c in score_columns)}, %s FROM {joined} "
+        # WHERE true: SQLite's parser needs it between INSERT … SELECT … JOIN and ON CONFLICT.
+        f"WHERE true ON CONFLICT ({q('customer_id')}) DO UPDATE SET "
+        + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in insert_columns[1:]),
+        [run.pk, connection.ops.adapt_datetimefield_value(now)],
+    )
+    _lock_customers(cursor)
+    written = _write_snapshots(cursor, run, joined)
+    drop_stage(cursor, SCORE_STAGE)
+    return written
+
+
+def _write_snapshots(cursor: Any, run: ScoringRun, source: str) -> int:
+    """Replace the run's grade snapshots by one row per score in `source` (aliased s)."""
+    snapshots = q(GradeSnapshot._meta.db_table)
+    cursor.execute(f"DELETE FROM {snapshots} WHERE run_id = %s", [run.pk])
+    columns = ["run_id", "customer_id", "cutoff", *SNAPSHOT_COLUMNS]
+    cursor.execute(
+        f"INSERT INTO {snapshots} ({', '.join(q(c) for c in columns)}) "
+        f"SELECT %s, s.{q('customer_id')}, %s, {', '.join(f's.{q(c)}' for c in SNAPSHOT_COLUMNS)} FROM {source}",
+        [run.pk, connection.ops.adapt_datefield_value(run.cutoff)],
+    )
+    return int(cursor.rowcount)
 
 
 def do_raise_grade_warnings(run: ScoringRun, history: int = 3) -> int:

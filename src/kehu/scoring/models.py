@@ -92,12 +92,20 @@ class GradeSnapshot(models.Model):
     """A customer's grades in one run: the grade history the early warning compares."""
 
     # As for scores: a million rows per run. (run, customer) is unique and (customer, cutoff)
-    # indexed, which serve both keys; the run exists before its snapshots.
+    # indexed, which serve both keys; the run exists before its snapshots. Neither key is checked
+    # by the database row by row (a million key look-ups and row locks on the customers at each
+    # commit): the write-back inserts snapshots only of customers it joins to, while it holds the
+    # customer table against writes until its commit (actions.do_write_scores), and deleting a
+    # customer deletes its snapshots (the ORM's cascade, merges and the demo reset alike).
     run = models.ForeignKey(
         ScoringRun, on_delete=models.CASCADE, related_name="snapshots", db_constraint=False, db_index=False
     )
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, related_name="grade_history", db_index=False
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        related_name="grade_history",
+        db_constraint=False,
+        db_index=False,
     )
     cutoff = models.DateField(_("cutoff"))
     r_grade = models.CharField(max_length=2, blank=True)

@@ -1,10 +1,10 @@
-"""Set-based write-back of a scoring run: the scores go into a temporary staging table in one
-bulk load (`COPY … FROM STDIN` of an Arrow-written CSV on PostgreSQL, `executemany` on SQLite),
-then the customers' current scores are replaced — on PostgreSQL by a new table filled with one
-`INSERT … SELECT`, given the old table's indexes and constraints in bulk and renamed into its place
-(`swap_in`; the old table is kept and upserted when something else depends on it), on SQLite by one
-`INSERT … SELECT … ON CONFLICT DO UPDATE` — and one `INSERT … SELECT` writes the run's grade
-snapshots. Reads of earlier snapshots use `COPY … TO`.
+"""Set-based write-back of a scoring run. On PostgreSQL the scores are copied (`COPY … FROM
+STDIN` of an Arrow-written CSV, `copy_scores`) into a new score table, which is given the old
+table's indexes and constraints in bulk and renamed into its place (`swap_in`). When something
+else depends on the old table, and on SQLite, they go into a temporary staging table in one bulk
+load (`COPY`, or `executemany` on SQLite) and one `INSERT … SELECT … ON CONFLICT DO UPDATE` moves
+them into place. One `INSERT … SELECT` writes the run's grade snapshots. Reads of earlier
+snapshots use `COPY … TO`.
 
 The values stored are exactly those the ORM would store for the same scores (same rounding of
 money, same JSON text, same handling of missing values); `tests/scoring/test_writeback.py` holds
@@ -15,12 +15,14 @@ from __future__ import annotations
 import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from django.db import connection
+
+from kehu.pgcopy import copy_arrow
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -106,20 +108,42 @@ def reasons_list(value: Any) -> list[str]:
     return [part.strip() for part in str(value).split(";") if part.strip()]
 
 
-def _text_column(scores: pd.DataFrame, name: str) -> list[str]:
+def _by_distinct(series: pd.Series, text: Callable[[Any], str], missing: str) -> tuple[np.ndarray, list[str]]:
+    """`text` of every value as (codes, texts) with texts[codes[i]] the i-th value's text: called
+    once per distinct value rather than a million times (grades, segments and reason lists take a
+    handful of values). Missing values (None, NaN, NA) have the last text, `missing`."""
+    import pandas as pd
+
+    try:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    except TypeError:  # unhashable values (reasons given as lists): one call each
+        values = series.tolist()
+        return np.arange(len(values)), [text(v) for v in values] + [missing]
+    texts = [text(v) for v in uniques.tolist()] + [missing]
+    return np.where(codes < 0, len(texts) - 1, codes), texts
+
+
+def _text(value: Any) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
+def _text_codes(scores: pd.DataFrame, name: str) -> tuple[np.ndarray, list[str]]:
     if name not in scores.columns:
-        return [""] * len(scores)
-    series = scores[name]
-    return ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in series.tolist()]
+        return np.zeros(len(scores), dtype=np.int64), [""]
+    return _by_distinct(scores[name], _text, "")
+
+
+def _reasons_text(value: Any) -> str:
+    reasons = reasons_list(value)
+    return json.dumps(reasons) if reasons else "[]"
+
+
+def _reasons_codes(scores: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+    return _by_distinct(scores["churn_reasons"], _reasons_text, "[]")
 
 
 def _float_column(scores: pd.DataFrame, name: str) -> np.ndarray:
     return scores[name].to_numpy(dtype=float, na_value=np.nan)
-
-
-def _reasons_json(scores: pd.DataFrame) -> list[str]:
-    # Most customers have no reasons: their "[]" is shared rather than dumped a million times.
-    return [json.dumps(r) if r else "[]" for r in map(reasons_list, scores["churn_reasons"].tolist())]
 
 
 # --- staging ------------------------------------------------------------------------------------
@@ -133,19 +157,7 @@ def _create_stage(cursor: Any, name: str, columns: Sequence[tuple[str, str, str]
 
 
 def _copy_arrow(cursor: Any, name: str, table: pa.Table) -> None:
-    import pyarrow.csv as pacsv
-
-    buffer = io.BytesIO()
-    # Strings are always quoted and NULLs are bare empty fields, which is how PostgreSQL's CSV
-    # format tells an empty string from NULL; doubles are written in their shortest exact form.
-    pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
-    cols = ", ".join(q(c) for c in table.column_names)
-    raw: Any = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
-    with raw.copy(f"COPY {name} ({cols}) FROM STDIN (FORMAT csv)") as copy:
-        view = buffer.getbuffer()
-        step = 8 * 1024 * 1024
-        for start in range(0, len(view), step):
-            copy.write(view[start : start + step])
+    copy_arrow(name, table)
     cursor.execute(f"ANALYZE {name}")
 
 
@@ -163,39 +175,68 @@ def stage_scores(cursor: Any, scores: pd.DataFrame) -> int:
     if n == 0:
         return 0
     names = [c for c, _, _ in SCORE_STAGE_COLUMNS]
-    ints = {
-        "customer_id": scores["customer_id"].to_numpy(dtype=np.int64),
-        "recency_days": scores["recency_days"].to_numpy(dtype=np.int64),
-        "frequency": scores["frequency"].to_numpy(dtype=np.int64),
-    }
-    texts = {c: _text_column(scores, c) for c in TEXT_COLUMNS}
-    floats = {c: _float_column(scores, c) for c in FLOAT_COLUMNS}
-    reasons = _reasons_json(scores)
     if is_postgres():
-        import pyarrow as pa
-
-        from kehu.demo.bulk import money
-
-        arrays: dict[str, pa.Array] = {c: pa.array(v, type=pa.int64()) for c, v in ints.items()}
-        for c in MONEY_COLUMNS:
-            cents, missing = money_cents(_float_column(scores, c))
-            if c == "monetary":  # the spend is never unknown: a missing one is stored as 0
-                cents, missing = np.where(missing, 0, cents), np.zeros(n, dtype=bool)
-            arr = money(cents)
-            arrays[c] = _with_nulls(arr, missing) if missing.any() else arr
-        arrays.update({c: pa.array(v, type=pa.string()) for c, v in texts.items()})
-        arrays.update({c: pa.array(v, type=pa.float64(), from_pandas=True) for c, v in floats.items()})
-        arrays["churn_reasons"] = pa.array(reasons, type=pa.string())
-        _copy_arrow(cursor, SCORE_STAGE, pa.Table.from_arrays([arrays[c] for c in names], names=names))
-    else:
-        columns: dict[str, list[Any]] = {c: v.tolist() for c, v in ints.items()}
-        columns["monetary"] = [money_text(v) or "0" for v in _float_column(scores, "monetary").tolist()]
-        columns["clv_365d"] = [money_text(v) for v in _float_column(scores, "clv_365d").tolist()]
-        columns.update(texts)
-        columns.update({c: [None if math.isnan(x) else x for x in v.tolist()] for c, v in floats.items()})
-        columns["churn_reasons"] = reasons
-        _executemany(cursor, SCORE_STAGE, names, zip(*(columns[c] for c in names), strict=True))
+        _copy_arrow(cursor, SCORE_STAGE, scores_table(scores))
+        return n
+    ints = _int_columns(scores)
+    texts = _text_columns(scores)
+    columns: dict[str, list[Any]] = {c: v.tolist() for c, v in ints.items()}
+    columns["monetary"] = [money_text(v) or "0" for v in _float_column(scores, "monetary").tolist()]
+    columns["clv_365d"] = [money_text(v) for v in _float_column(scores, "clv_365d").tolist()]
+    columns.update({c: np.array(t, dtype=object)[codes].tolist() for c, (codes, t) in texts.items()})
+    for c in FLOAT_COLUMNS:
+        columns[c] = [None if math.isnan(x) else x for x in _float_column(scores, c).tolist()]
+    _executemany(cursor, SCORE_STAGE, names, zip(*(columns[c] for c in names), strict=True))
     return n
+
+
+def copy_scores(cursor: Any, table: str, scores: pd.DataFrame, constants: dict[str, Any]) -> int:
+    """COPY the scores straight into `table` (PostgreSQL), in customer order, each row also given
+    the `constants` (column → one value, as text). Returns the number of rows."""
+    import pyarrow as pa
+
+    if not len(scores):
+        return 0
+    data = scores_table(scores)
+    ids = data.column("customer_id").to_numpy()
+    if len(ids) > 1 and not bool(np.all(ids[1:] > ids[:-1])):
+        data = data.take(pa.array(np.argsort(ids, kind="stable")))
+    for name, value in constants.items():
+        data = data.append_column(name, pa.repeat(pa.scalar(str(value), type=pa.string()), len(ids)))
+    _copy_arrow(cursor, q(table), data)
+    return len(ids)
+
+
+def _int_columns(scores: pd.DataFrame) -> dict[str, np.ndarray]:
+    return {c: scores[c].to_numpy(dtype=np.int64) for c in ("customer_id", "recency_days", "frequency")}
+
+
+def _text_columns(scores: pd.DataFrame) -> dict[str, tuple[np.ndarray, list[str]]]:
+    texts = {c: _text_codes(scores, c) for c in TEXT_COLUMNS}
+    texts["churn_reasons"] = _reasons_codes(scores)
+    return texts
+
+
+def scores_table(scores: pd.DataFrame) -> pa.Table:
+    """The scores as an Arrow table of `SCORE_STAGE_COLUMNS`, the values the ORM would store."""
+    import pyarrow as pa
+
+    from kehu.demo.bulk import money
+
+    n = len(scores)
+    names = [c for c, _, _ in SCORE_STAGE_COLUMNS]
+    arrays: dict[str, pa.Array] = {c: pa.array(v, type=pa.int64()) for c, v in _int_columns(scores).items()}
+    for c in MONEY_COLUMNS:
+        cents, missing = money_cents(_float_column(scores, c))
+        if c == "monetary":  # the spend is never unknown: a missing one is stored as 0
+            cents, missing = np.where(missing, 0, cents), np.zeros(n, dtype=bool)
+        arr = money(cents)
+        arrays[c] = _with_nulls(arr, missing) if missing.any() else arr
+    for c, (codes, texts) in _text_columns(scores).items():
+        arrays[c] = pa.array(texts, type=pa.string()).take(pa.array(codes))
+    for c in FLOAT_COLUMNS:
+        arrays[c] = pa.array(_float_column(scores, c), type=pa.float64(), from_pandas=True)
+    return pa.Table.from_arrays([arrays[c] for c in names], names=names)
 
 
 def _with_nulls(arr: pa.Array, missing: np.ndarray) -> pa.Array:
