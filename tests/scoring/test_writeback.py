@@ -538,3 +538,103 @@ def test_what_a_swap_would_lose_keeps_the_table_in_place(ref, setup):
         assert table_layout(cursor, table) is not None
         cursor.execute(setup.format(t=table))
         assert table_layout(cursor, table) is None
+
+
+# --- grade snapshots partitioned by run (PostgreSQL) ----------------------------------------------
+
+partitioned = pytest.mark.skipif(not settings.IS_POSTGRES, reason="the snapshots are partitioned on PostgreSQL only")
+
+
+def _snapshot_partitions() -> dict[str, int]:
+    """Rows per partition of the grade snapshots, every partition listed (empty ones too)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+            " WHERE i.inhparent = 'scoring_gradesnapshot'::regclass"
+        )
+        counts = dict.fromkeys((row[0] for row in cursor.fetchall()), 0)
+        cursor.execute("SELECT tableoid::regclass::text, count(*) FROM scoring_gradesnapshot GROUP BY 1")
+        counts.update(dict(cursor.fetchall()))
+    return counts
+
+
+def _indexes(table: str) -> list[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s ORDER BY 1", [table])
+        return [row[0].split(" USING ", 1)[1] for row in cursor.fetchall()]
+
+
+@partitioned
+@pytest.mark.django_db
+def test_each_run_writes_its_snapshots_into_a_partition_of_its_own(ref):
+    from django.db import IntegrityError, transaction
+
+    build_history(n=60)
+    transactions = crm_transactions_frame()
+    runs, written = [], []
+    for cutoff in CUTOFFS[-2:]:
+        run = ScoringRun.objects.create(cutoff=cutoff)
+        written.append(do_write_scores(run, score_customers(transactions, cutoff, ScoreConfig(future="ignore"))))
+        runs.append(run)
+    parts = {f"scoring_gradesnapshot_run_{r.pk}": n for r, n in zip(runs, written, strict=True)}
+    assert all(written)
+    assert _snapshot_partitions() == {"scoring_gradesnapshot_default": 0, **parts}
+    # Each partition got the partitioned table's keys and index, once (ATTACH adopted them).
+    assert _indexes(f"scoring_gradesnapshot_run_{runs[0].pk}") == [
+        "btree (customer_id, cutoff DESC)",
+        "btree (id, run_id)",
+        "btree (run_id, customer_id)",
+    ]
+    # The keys hold across the partitions' share of them: one snapshot per customer and run.
+    first = GradeSnapshot.objects.filter(run=runs[1]).first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        GradeSnapshot.objects.create(run=runs[1], customer_id=first.customer_id, cutoff=first.cutoff)
+    # A customer's history reads across the partitions, newest first.
+    history = list(GradeSnapshot.objects.filter(customer_id=first.customer_id).values_list("run_id", flat=True))
+    assert history == [runs[1].pk, runs[0].pk]
+
+    # Re-running a run replaces its partition: the same rows, no second copy.
+    again = do_write_scores(runs[0], score_customers(transactions, CUTOFFS[-2], ScoreConfig(future="ignore")))
+    assert again == written[0]
+    assert _snapshot_partitions() == {"scoring_gradesnapshot_default": 0, **parts}
+
+
+@partitioned
+@pytest.mark.django_db
+def test_rows_of_a_run_without_a_partition_are_kept_and_replaced_by_its_scoring(ref):
+    build_history(n=40)
+    transactions = crm_transactions_frame()
+    run = ScoringRun.objects.create(cutoff=CUTOFFS[-1])
+    customer_id = int(transactions["customer_id"].iloc[0])
+    # Written outside a scoring run (an unmerge putting a row back, a fixture): the default partition.
+    GradeSnapshot.objects.create(run=run, customer_id=customer_id, cutoff=CUTOFFS[-1], tier="gold")
+    assert _snapshot_partitions() == {"scoring_gradesnapshot_default": 1}
+    assert GradeSnapshot.objects.get(run=run).tier == "gold"
+    written = do_write_scores(run, score_customers(transactions, CUTOFFS[-1], ScoreConfig(future="ignore")))
+    assert _snapshot_partitions() == {
+        "scoring_gradesnapshot_default": 0,
+        f"scoring_gradesnapshot_run_{run.pk}": written,
+    }
+    assert GradeSnapshot.objects.filter(run=run, customer_id=customer_id).count() == 1
+
+
+@partitioned
+@pytest.mark.django_db
+def test_a_deleted_runs_partition_is_dropped_by_the_next_run(ref):
+    build_history(n=40)
+    transactions = crm_transactions_frame()
+    old = ScoringRun.objects.create(cutoff=CUTOFFS[-2])
+    do_write_scores(old, score_customers(transactions, CUTOFFS[-2], ScoreConfig(future="ignore")))
+    old_pk = old.pk
+    old.delete()  # the ORM's cascade empties the partition
+    assert _snapshot_partitions()[f"scoring_gradesnapshot_run_{old_pk}"] == 0
+    new = ScoringRun.objects.create(cutoff=CUTOFFS[-1])
+    written = do_write_scores(new, score_customers(transactions, CUTOFFS[-1], ScoreConfig(future="ignore")))
+    assert _snapshot_partitions() == {
+        "scoring_gradesnapshot_default": 0,
+        f"scoring_gradesnapshot_run_{new.pk}": written,
+    }

@@ -22,14 +22,17 @@ from kehu.scoring.writeback import (
     WARNING_STAGE,
     build_swap_table,
     copy_scores,
+    drop_orphan_partitions,
     drop_stage,
     money_text,
     q,
     read_rows,
+    run_partition,
     stage_scores,
     stage_warnings,
     swap_in,
     table_layout,
+    write_run_partition,
 )
 
 if TYPE_CHECKING:
@@ -172,13 +175,14 @@ def do_run_scoring(run: ScoringRun, *, engine: str = "auto", config: ScoreConfig
     return run
 
 
-def _analyze(*models: Any) -> None:
+def _analyze(*tables: str) -> None:
     """Refresh the planner's statistics of tables a run has just rewritten: until autovacuum gets
     to them, PostgreSQL plans the 360 page's and the lists' score queries on the previous run's
-    figures (it took every open warning for a handful; docs/benchmarks.md)."""
+    figures (it took every open warning for a handful; docs/benchmarks.md). Of the grade snapshots
+    only the run's own partition: ANALYZE of the partitioned table would sample every run's."""
     if connection.vendor != "postgresql":
         return
-    tables = ", ".join(q(m._meta.db_table) for m in models)
+    tables = ", ".join(q(t) for t in tables)
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {tables}")
 
@@ -218,7 +222,7 @@ def do_write_scores(run: ScoringRun, scores: pd.DataFrame) -> int:
             written = _write_swapped(cursor, run, scores, now, layout)
         else:
             written = _write_staged(cursor, run, scores, now)
-    _analyze(CustomerScore, GradeSnapshot)
+    _analyze(CustomerScore._meta.db_table, run_partition(GradeSnapshot._meta.db_table, run.pk))
     return written
 
 
@@ -282,15 +286,18 @@ def _write_staged(cursor: Any, run: ScoringRun, scores: pd.DataFrame, now: Any) 
 
 
 def _write_snapshots(cursor: Any, run: ScoringRun, source: str) -> int:
-    """Replace the run's grade snapshots by one row per score in `source` (aliased s)."""
-    snapshots = q(GradeSnapshot._meta.db_table)
-    cursor.execute(f"DELETE FROM {snapshots} WHERE run_id = %s", [run.pk])
+    """Replace the run's grade snapshots by one row per score in `source` (aliased s). On
+    PostgreSQL they are the run's own partition, filled in customer order and indexed in bulk
+    (docs/decisions/0102-snapshots-partitioned-by-run.md); elsewhere one insert."""
+    table = GradeSnapshot._meta.db_table
     columns = ["run_id", "customer_id", "cutoff", *SNAPSHOT_COLUMNS]
-    cursor.execute(
-        f"INSERT INTO {snapshots} ({', '.join(q(c) for c in columns)}) "
-        f"SELECT %s, s.{q('customer_id')}, %s, {', '.join(f's.{q(c)}' for c in SNAPSHOT_COLUMNS)} FROM {source}",
-        [run.pk, connection.ops.adapt_datefield_value(run.cutoff)],
-    )
+    select = f"SELECT %s, s.{q('customer_id')}, %s, {', '.join(f's.{q(c)}' for c in SNAPSHOT_COLUMNS)} FROM {source}"
+    params = [run.pk, connection.ops.adapt_datefield_value(run.cutoff)]
+    if connection.vendor == "postgresql":
+        drop_orphan_partitions(cursor, table, ScoringRun._meta.db_table)
+        return write_run_partition(cursor, table, run.pk, columns, select, params)
+    cursor.execute(f"DELETE FROM {q(table)} WHERE run_id = %s", [run.pk])
+    cursor.execute(f"INSERT INTO {q(table)} ({', '.join(q(c) for c in columns)}) {select}", params)
     return int(cursor.rowcount)
 
 
@@ -344,5 +351,5 @@ def do_raise_grade_warnings(run: ScoringRun, history: int = 3) -> int:
         )
         raised = cursor.rowcount
         drop_stage(cursor, WARNING_STAGE)
-    _analyze(GradeWarning)
+    _analyze(GradeWarning._meta.db_table)
     return int(raised)

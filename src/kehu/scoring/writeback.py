@@ -418,3 +418,70 @@ def swap_in(cursor: Any, table: str, new: str, layout: dict[str, Any]) -> None:
     for statement in renames:
         cursor.execute(statement)
     cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+# --- grade snapshots, one partition per run (PostgreSQL) ----------------------------------------
+
+
+def run_partition(table: str, run_id: int) -> str:
+    """The name of a run's partition of the grade snapshots."""
+    return f"{table}_run_{int(run_id)}"
+
+
+def write_run_partition(cursor: Any, table: str, run_id: int, columns: Sequence[str], select: str, params: Any) -> int:
+    """Replace run `run_id`'s rows of the partitioned `table` by the rows of `select` (which yields
+    `columns`): they fill a table of their own in key order, which gets the partitioned table's keys
+    and indexes in bulk builds and is then attached as the run's partition. Attaching takes no
+    lock that stops readers or other runs' writers, and a check constraint on the run spares
+    PostgreSQL the scan that would prove the rows belong. Returns the number of rows written."""
+    part = run_partition(table, run_id)
+    cursor.execute(f"DROP TABLE IF EXISTS {q(part)}")
+    # Rows of the run written outside a scoring run (an unmerge putting rows back after the run's
+    # partition was replaced) sit in the default partition.
+    cursor.execute(f"DELETE FROM {q(table)} WHERE run_id = %s", [int(run_id)])
+    cursor.execute(
+        f"CREATE TABLE {q(part)} (LIKE {q(table)} INCLUDING DEFAULTS, "
+        f"CONSTRAINT {q(part + '_run')} CHECK (run_id = {int(run_id)}))"
+    )
+    cursor.execute(f"INSERT INTO {q(part)} ({', '.join(q(c) for c in columns)}) {select}", params)
+    written = int(cursor.rowcount)
+    cursor.execute(
+        "SELECT k.contype, pg_get_constraintdef(k.oid), c.relname, pg_get_indexdef(i.indexrelid)"
+        " FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+        " LEFT JOIN pg_constraint k ON k.conindid = i.indexrelid AND k.conrelid = i.indrelid"
+        " WHERE i.indrelid = %s::regclass ORDER BY c.relname",
+        [table],
+    )
+    for contype, constraint, index, definition in cursor.fetchall():
+        # Named after the partition; ATTACH adopts each as the partition's share of the parent's.
+        name = _partition_object(part, index)
+        if contype in ("p", "u"):
+            cursor.execute(f"ALTER TABLE {q(part)} ADD CONSTRAINT {q(name)} {constraint}")
+        else:
+            unique = "UNIQUE " if definition.startswith("CREATE UNIQUE") else ""
+            cursor.execute(f"CREATE {unique}INDEX {q(name)} ON {q(part)} USING {definition.split(' USING ', 1)[1]}")
+    cursor.execute(f"ALTER TABLE {q(table)} ATTACH PARTITION {q(part)} FOR VALUES IN ({int(run_id)})")
+    return written
+
+
+def _partition_object(part: str, index: str) -> str:
+    suffix = "_" + index.rsplit("_", 1)[-1]
+    return part[: 63 - len(suffix)] + suffix
+
+
+def drop_orphan_partitions(cursor: Any, table: str, runs: str) -> None:
+    """Drop the partitions of runs that no longer exist (a deleted run leaves its partition empty)."""
+    cursor.execute(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+        " WHERE i.inhparent = %s::regclass AND c.relname LIKE %s",
+        [table, table.replace("_", r"\_") + r"\_run\_%"],
+    )
+    prefix = table + "_run_"
+    partitions = {int(name[len(prefix) :]): name for (name,) in cursor.fetchall() if name[len(prefix) :].isdigit()}
+    if not partitions:
+        return
+    cursor.execute(f"SELECT id FROM {q(runs)} WHERE id = ANY(%s)", [list(partitions)])
+    existing = {row[0] for row in cursor.fetchall()}
+    for run_id, name in partitions.items():
+        if run_id not in existing:
+            cursor.execute(f"DROP TABLE {q(name)}")
