@@ -24,17 +24,6 @@ import time
 
 PLAIN = "bench_snapshot_plain"
 PARTED = "bench_snapshot_parted"
-COLUMNS = [
-    "run_id",
-    "customer_id",
-    "cutoff",
-    "r_grade",
-    "f_grade",
-    "m_grade",
-    "tier",
-    "lifecycle_stage",
-    "churn_probability",
-]
 
 SHAPE = """
     cutoff date NOT NULL, r_grade varchar(2) NOT NULL, f_grade varchar(2) NOT NULL, m_grade varchar(2) NOT NULL,
@@ -53,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
     from django.db import connection, transaction
 
-    from kehu.scoring.writeback import write_run_partition
+    from kehu.scoring.writeback import SNAPSHOT_COLUMNS, write_run_partition
+
+    columns = ["run_id", "customer_id", "cutoff", *SNAPSHOT_COLUMNS]
 
     if connection.vendor != "postgresql":
         print("PostgreSQL only: SQLite keeps the plain table.")
@@ -82,14 +73,14 @@ def main(argv: list[str] | None = None) -> int:
     def plain(run: int, cutoff: dt.date) -> int:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {PLAIN} WHERE run_id = %s", [run])
-            cursor.execute(f"INSERT INTO {PLAIN} ({', '.join(COLUMNS)}) {select}", [run, cutoff])
+            cursor.execute(f"INSERT INTO {PLAIN} ({', '.join(columns)}) {select}", [run, cutoff])
             written = cursor.rowcount
             cursor.execute(f"ANALYZE {PLAIN}")
         return written
 
     def parted(run: int, cutoff: dt.date) -> int:
         with transaction.atomic(), connection.cursor() as cursor:
-            written = write_run_partition(cursor, PARTED, run, COLUMNS, select, [run, cutoff])
+            written = write_run_partition(cursor, PARTED, run, columns, select, [run, cutoff])
             cursor.execute(f"ANALYZE {PARTED}_run_{run}")
         return written
 

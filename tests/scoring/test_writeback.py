@@ -560,6 +560,16 @@ def _snapshot_partitions() -> dict[str, int]:
     return counts
 
 
+def _score(run: ScoringRun, transactions: pd.DataFrame) -> int:
+    """Score the transactions at the run's cutoff and write them back; the number of snapshots written."""
+    return do_write_scores(run, score_customers(transactions, run.cutoff, ScoreConfig(future="ignore")))
+
+
+def _only(run: ScoringRun, written: int) -> dict[str, int]:
+    """The partitions when the run's are the only snapshots: its own and an empty default."""
+    return {"scoring_gradesnapshot_default": 0, f"scoring_gradesnapshot_run_{run.pk}": written}
+
+
 def _indexes(table: str) -> list[str]:
     from django.db import connection
 
@@ -578,7 +588,7 @@ def test_each_run_writes_its_snapshots_into_a_partition_of_its_own(ref):
     runs, written = [], []
     for cutoff in CUTOFFS[-2:]:
         run = ScoringRun.objects.create(cutoff=cutoff)
-        written.append(do_write_scores(run, score_customers(transactions, cutoff, ScoreConfig(future="ignore"))))
+        written.append(_score(run, transactions))
         runs.append(run)
     parts = {f"scoring_gradesnapshot_run_{r.pk}": n for r, n in zip(runs, written, strict=True)}
     assert all(written)
@@ -598,7 +608,7 @@ def test_each_run_writes_its_snapshots_into_a_partition_of_its_own(ref):
     assert history == [runs[1].pk, runs[0].pk]
 
     # Re-running a run replaces its partition: the same rows, no second copy.
-    again = do_write_scores(runs[0], score_customers(transactions, CUTOFFS[-2], ScoreConfig(future="ignore")))
+    again = _score(runs[0], transactions)
     assert again == written[0]
     assert _snapshot_partitions() == {"scoring_gradesnapshot_default": 0, **parts}
 
@@ -614,11 +624,8 @@ def test_rows_of_a_run_without_a_partition_are_kept_and_replaced_by_its_scoring(
     GradeSnapshot.objects.create(run=run, customer_id=customer_id, cutoff=CUTOFFS[-1], tier="gold")
     assert _snapshot_partitions() == {"scoring_gradesnapshot_default": 1}
     assert GradeSnapshot.objects.get(run=run).tier == "gold"
-    written = do_write_scores(run, score_customers(transactions, CUTOFFS[-1], ScoreConfig(future="ignore")))
-    assert _snapshot_partitions() == {
-        "scoring_gradesnapshot_default": 0,
-        f"scoring_gradesnapshot_run_{run.pk}": written,
-    }
+    written = _score(run, transactions)
+    assert _snapshot_partitions() == _only(run, written)
     assert GradeSnapshot.objects.filter(run=run, customer_id=customer_id).count() == 1
 
 
@@ -628,13 +635,10 @@ def test_a_deleted_runs_partition_is_dropped_by_the_next_run(ref):
     build_history(n=40)
     transactions = crm_transactions_frame()
     old = ScoringRun.objects.create(cutoff=CUTOFFS[-2])
-    do_write_scores(old, score_customers(transactions, CUTOFFS[-2], ScoreConfig(future="ignore")))
+    _score(old, transactions)
     old_pk = old.pk
     old.delete()  # the ORM's cascade empties the partition
     assert _snapshot_partitions()[f"scoring_gradesnapshot_run_{old_pk}"] == 0
     new = ScoringRun.objects.create(cutoff=CUTOFFS[-1])
-    written = do_write_scores(new, score_customers(transactions, CUTOFFS[-1], ScoreConfig(future="ignore")))
-    assert _snapshot_partitions() == {
-        "scoring_gradesnapshot_default": 0,
-        f"scoring_gradesnapshot_run_{new.pk}": written,
-    }
+    written = _score(new, transactions)
+    assert _snapshot_partitions() == _only(new, written)
