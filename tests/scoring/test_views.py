@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from kehu.scoring.actions import do_run_scoring
 from kehu.scoring.models import CustomerScore, RunStatus, ScoringRun
@@ -118,3 +119,26 @@ def test_it_says_a_prospect_has_nothing_to_score(client, users, ref):
     prospect = make_customer("只看不买")
     body = client.get(f"/customers/{prospect.pk}/").content.decode()
     assert "A prospect: no purchase yet" in body
+
+
+@pytest.mark.parametrize(
+    ("language", "label", "path"), [("zh-hans", "等级下降", "金质 → 银质"), ("en", "Tier fell", "Gold → Silver")]
+)
+def test_a_warning_shows_its_grade_path_in_the_users_language(client, users, ref, language, label, path):
+    from kehu.customers.models import Customer
+    from kehu.scoring.models import GradeWarning
+
+    customer = Customer.objects.create(name="顾客甲")
+    run = ScoringRun.objects.create(cutoff=dt.date(2025, 12, 31), status=RunStatus.SUCCEEDED)
+    english = "tier fell in the latest run (gold > silver > bronze)"
+    GradeWarning.objects.create(
+        customer=customer, run=run, code="TIER_DOWN", reason=f"{english}: gold→silver", team="service"
+    )
+    # The 360 page shows warnings on the customer's score card.
+    CustomerScore.objects.create(customer=customer, run=run, tier="silver", scored_at=timezone.now())
+    login(client, users["admin"])
+    for url in ("/analytics/warnings/", f"/customers/{customer.pk}/"):
+        body = client.get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        assert label in body and path in body
+        # The engine's English description is kept only as the cell's title on the list, never as text.
+        assert f">{english}" not in body and f"— {english}" not in body

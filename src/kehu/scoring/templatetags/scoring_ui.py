@@ -72,6 +72,15 @@ def warning_label(value: str) -> str:
 
 
 @register.filter
+def warning_grades(reason: str) -> str:
+    """The grade path of a warning's stored reason ("<description>: A→B→C" or "…: gold→silver"), in the
+    user's language: the description is the analytics engine's English (the code's label says it), the
+    tiers are translated."""
+    path = (reason or "").rsplit(": ", 1)[-1]
+    return " → ".join(str(TIER_LABELS.get(step, step)) for step in path.split("→"))
+
+
+@register.filter
 def category_label(code: str) -> str:
     """A product category's name in the user's language, from its code."""
     from kehu.commerce.models import ProductCategory
