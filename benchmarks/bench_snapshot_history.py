@@ -60,9 +60,11 @@ def main(argv: list[str] | None = None) -> int:
         cursor.execute(f"CREATE INDEX {PLAIN}_customer ON {PLAIN} (customer_id, cutoff DESC)")
         cursor.execute(f"CREATE SEQUENCE {PARTED}_id_seq")
         cursor.execute(
-            f"CREATE TABLE {PARTED} (id bigint NOT NULL DEFAULT nextval('{PARTED}_id_seq'), {SHAPE},"
-            f" PRIMARY KEY (id, run_id), UNIQUE (run_id, customer_id)) PARTITION BY LIST (run_id)"
+            f"CREATE TABLE {PARTED} (id bigint NOT NULL DEFAULT nextval('{PARTED}_id_seq'), {SHAPE})"
+            " PARTITION BY LIST (run_id)"
         )
+        cursor.execute(f"CREATE UNIQUE INDEX {PARTED}_id ON {PARTED} (id, run_id)")
+        cursor.execute(f"CREATE UNIQUE INDEX {PARTED}_unique ON {PARTED} (run_id, customer_id)")
         cursor.execute(f"CREATE INDEX {PARTED}_customer ON {PARTED} (customer_id, cutoff DESC)")
         cursor.execute(f"CREATE TABLE {PARTED}_default PARTITION OF {PARTED} DEFAULT")
     select = (

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
+from django.db import IntegrityError
 
 from kehu.customers.models import Customer
 from tests.factories import make_customer
@@ -75,3 +79,33 @@ def test_it_passes_the_deployment_checks_with_production_settings(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.skipif(not settings.IS_POSTGRES, reason="the grade snapshots are partitioned on PostgreSQL only")
+@pytest.mark.django_db(transaction=True)
+def test_it_restores_the_grade_snapshots_partitions(tmp_path):
+    """A scoring run's snapshot partition survives a backup and a restore over a changed database
+    (`pg_restore --clean` cannot drop a partition's inherited key constraint: the keys are indexes)."""
+    from django.db import connection, transaction
+
+    from kehu.scoring.models import GradeSnapshot, ScoringRun
+    from kehu.scoring.writeback import write_run_partition
+
+    customer = make_customer("快照")
+    run = ScoringRun.objects.create(cutoff=dt.date(2026, 6, 30))
+    columns = ["run_id", "customer_id", "cutoff", "r_grade", "f_grade", "m_grade", "tier", "lifecycle_stage"]
+    with transaction.atomic(), connection.cursor() as cursor:
+        select = "SELECT %s, %s, %s, 'A', 'B', 'C', 'gold', 'stability'"
+        write_run_partition(cursor, "scoring_gradesnapshot", run.pk, columns, select, [run.pk, customer.pk, run.cutoff])
+    target = tmp_path / "kehu.backup"
+    call_command("backup", str(target))
+    GradeSnapshot.objects.filter(run=run).update(tier="bronze")
+    call_command("restore", str(target), "--yes")
+    snapshot = GradeSnapshot.objects.get()
+    assert (snapshot.customer_id, snapshot.tier) == (customer.pk, "gold")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tableoid::regclass::text FROM scoring_gradesnapshot")
+        assert cursor.fetchone()[0] == f"scoring_gradesnapshot_run_{run.pk}"
+    # The keys still hold after the restore.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        GradeSnapshot.objects.create(run=run, customer=customer, cutoff=run.cutoff)

@@ -430,8 +430,8 @@ def run_partition(table: str, run_id: int) -> str:
 
 def write_run_partition(cursor: Any, table: str, run_id: int, columns: Sequence[str], select: str, params: Any) -> int:
     """Replace run `run_id`'s rows of the partitioned `table` by the rows of `select` (which yields
-    `columns`): they fill a table of their own in key order, which gets the partitioned table's keys
-    and indexes in bulk builds and is then attached as the run's partition. Attaching takes no
+    `columns`): they fill a table of their own, which gets the partitioned table's unique and plain
+    indexes in bulk builds and is then attached as the run's partition. Attaching takes no
     lock that stops readers or other runs' writers, and a check constraint on the run spares
     PostgreSQL the scan that would prove the rows belong. Returns the number of rows written."""
     part = run_partition(table, run_id)
@@ -445,21 +445,18 @@ def write_run_partition(cursor: Any, table: str, run_id: int, columns: Sequence[
     )
     cursor.execute(f"INSERT INTO {q(part)} ({', '.join(q(c) for c in columns)}) {select}", params)
     written = int(cursor.rowcount)
+    # The partitioned table's keys are unique indexes, not constraints (migration scoring.0005: a
+    # restore could not drop a partition's inherited key constraint); each gets its twin here, named
+    # after the partition, which ATTACH adopts instead of building another.
     cursor.execute(
-        "SELECT k.contype, pg_get_constraintdef(k.oid), c.relname, pg_get_indexdef(i.indexrelid)"
-        " FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
-        " LEFT JOIN pg_constraint k ON k.conindid = i.indexrelid AND k.conrelid = i.indrelid"
+        "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
         " WHERE i.indrelid = %s::regclass ORDER BY c.relname",
         [table],
     )
-    for contype, constraint, index, definition in cursor.fetchall():
-        # Named after the partition; ATTACH adopts each as the partition's share of the parent's.
+    for index, definition in cursor.fetchall():
+        unique = "UNIQUE " if definition.startswith("CREATE UNIQUE") else ""
         name = _partition_object(part, index)
-        if contype in ("p", "u"):
-            cursor.execute(f"ALTER TABLE {q(part)} ADD CONSTRAINT {q(name)} {constraint}")
-        else:
-            unique = "UNIQUE " if definition.startswith("CREATE UNIQUE") else ""
-            cursor.execute(f"CREATE {unique}INDEX {q(name)} ON {q(part)} USING {definition.split(' USING ', 1)[1]}")
+        cursor.execute(f"CREATE {unique}INDEX {q(name)} ON {q(part)} USING {definition.split(' USING ', 1)[1]}")
     cursor.execute(f"ALTER TABLE {q(table)} ATTACH PARTITION {q(part)} FOR VALUES IN ({int(run_id)})")
     return written
 

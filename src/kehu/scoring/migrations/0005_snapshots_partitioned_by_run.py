@@ -1,12 +1,14 @@
 # On PostgreSQL the grade snapshots become a table partitioned by run: each scoring run writes its
-# snapshots into a table of its own, indexed in bulk and attached (kehu.scoring.snapshots), so a
+# snapshots into a table of its own, indexed in bulk and attached (kehu.scoring.writeback.write_run_partition), so a
 # run no longer inserts a million entries into one (customer, cutoff) index that holds every
 # earlier run's entries too (docs/decisions/0102-snapshots-partitioned-by-run.md). The model is
 # unchanged; SQLite keeps the plain table.
 #
 # Existing snapshots move into one partition per run. PostgreSQL 15 allows no identity column on a
-# partitioned table, so the id comes from a sequence of the same name owned by the column, and
-# the primary key is (id, run_id) — a partitioned table's unique keys must hold its partition key.
+# partitioned table, so the id comes from a sequence of the same name owned by the column. The
+# keys are unique indexes, (id, run_id) and (run_id, customer_id) — a partitioned table's unique
+# keys must hold its partition key — not constraints: `pg_restore --clean` (kehu restore) cannot
+# drop a partition's inherited key constraint, so a backup of constraints would not restore.
 
 from django.db import migrations
 
@@ -26,10 +28,10 @@ ALTER INDEX grade_snapshot_customer RENAME TO {OLD}_customer;
 CREATE SEQUENCE {TABLE}_id_seq_new;
 CREATE TABLE {TABLE} (
     id bigint NOT NULL DEFAULT nextval('{TABLE}_id_seq_new'),
-    {SHAPE},
-    CONSTRAINT {TABLE}_pkey PRIMARY KEY (id, run_id),
-    CONSTRAINT grade_snapshot_unique UNIQUE (run_id, customer_id)
+    {SHAPE}
 ) PARTITION BY LIST (run_id);
+CREATE UNIQUE INDEX grade_snapshot_id ON {TABLE} (id, run_id);
+CREATE UNIQUE INDEX grade_snapshot_unique ON {TABLE} (run_id, customer_id);
 CREATE INDEX grade_snapshot_customer ON {TABLE} (customer_id, cutoff DESC);
 CREATE TABLE {TABLE}_default PARTITION OF {TABLE} DEFAULT;
 DO $$
@@ -49,8 +51,8 @@ ANALYZE {TABLE};
 
 BACKWARD = f"""
 ALTER TABLE {TABLE} RENAME TO {OLD};
-ALTER TABLE {OLD} RENAME CONSTRAINT {TABLE}_pkey TO {OLD}_pkey;
-ALTER TABLE {OLD} RENAME CONSTRAINT grade_snapshot_unique TO {OLD}_unique;
+ALTER INDEX grade_snapshot_id RENAME TO {OLD}_id;
+ALTER INDEX grade_snapshot_unique RENAME TO {OLD}_unique;
 ALTER INDEX grade_snapshot_customer RENAME TO {OLD}_customer;
 ALTER SEQUENCE {TABLE}_id_seq RENAME TO {TABLE}_id_seq_old;
 CREATE TABLE {TABLE} (
