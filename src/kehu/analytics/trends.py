@@ -101,8 +101,7 @@ def grade_trend_warnings(
     if "tier" in long.columns:
         grid = _grid(long, customer_col, run_col, "tier", runs, rl.tier_order)
         if grid.ranks.shape[1] >= 2:
-            codes = grid.ranks
-            add("TIER_DOWN", "tier", grid, np.flatnonzero(codes[:, -1] > codes[:, -2]), 2)
+            add("TIER_DOWN", "tier", grid, np.flatnonzero(grid.ranks[:, -1] > grid.ranks[:, -2]), 2)
     if not found:
         return pd.DataFrame([], columns=columns)
     return pd.concat(found, ignore_index=True)

@@ -287,7 +287,7 @@ def _write_staged(cursor: Any, run: ScoringRun, scores: pd.DataFrame, now: Any) 
 
 def _write_snapshots(cursor: Any, run: ScoringRun, source: str) -> int:
     """Replace the run's grade snapshots by one row per score in `source` (aliased s). On
-    PostgreSQL they are the run's own partition, filled in customer order and indexed in bulk
+    PostgreSQL they are the run's own partition, filled and then indexed in bulk
     (docs/decisions/0102-snapshots-partitioned-by-run.md); elsewhere one insert."""
     table = GradeSnapshot._meta.db_table
     columns = ["run_id", "customer_id", "cutoff", *SNAPSHOT_COLUMNS]

@@ -1,6 +1,6 @@
 # On PostgreSQL the grade snapshots become a table partitioned by run: each scoring run writes its
-# snapshots into a table of its own, indexed in bulk and attached (kehu.scoring.writeback.write_run_partition), so a
-# run no longer inserts a million entries into one (customer, cutoff) index that holds every
+# snapshots into a table of its own, indexed in bulk and attached (writeback.write_run_partition),
+# so a run no longer inserts a million entries into one (customer, cutoff) index that holds every
 # earlier run's entries too (docs/decisions/0102-snapshots-partitioned-by-run.md). The model is
 # unchanged; SQLite keeps the plain table.
 #
