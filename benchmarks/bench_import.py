@@ -141,13 +141,62 @@ def bare_copy(url: str, path: Path) -> tuple[float, float]:
     return elapsed, cpu
 
 
-def reset_pg(url: str) -> None:
+def schema_floor(url: str, floor_url: str) -> tuple[float, float, int, list[str]]:
+    """The schema's own cost of holding an import's result: every row the import wrote, copied
+    in binary from the imported database into a copy of the database as it stood before the
+    import (migrated, reference data seeded), in one transaction, with its indexes, its
+    always-on triggers and the import's own trigger settings (foreign-key triggers off, as the
+    import runs them). No parsing, validation, identity resolution or Python per row: a lower
+    bound for any import that ends with the same rows. Seconds, server CPU seconds, rows, tables."""
+    import psycopg
+    from psycopg import sql
+
+    floor_name = floor_url.rsplit("/", 1)[1]
+    with psycopg.connect(url) as source, psycopg.connect(floor_url) as target:
+        tables = [row[0] for row in source.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY 1"
+        )]  # fmt: skip
+        written = []
+        for relname in tables:
+            ident = sql.Identifier(relname)
+            has_rows = source.execute(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(ident)).fetchone()[0]
+            empty = not target.execute(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(ident)).fetchone()[0]
+            if has_rows and empty and relname != "django_migrations":
+                written.append(relname)
+        target.commit()
+        pid = target.info.backend_pid
+        cpu_before = _backend_cpu(floor_name).get(pid, 0.0)
+        rows = 0
+        start = time.perf_counter()
+        target.execute("SET LOCAL session_replication_role = replica")
+        # The rows carry their final values: the name tokens their customer's spend, so the
+        # token trigger stands aside as it does for the import's own token write.
+        target.execute("SET LOCAL kehu.token_spent_joined = 'on'")
+        for relname in written:
+            began = time.perf_counter()
+            ident = sql.Identifier(relname)
+            query_out = sql.SQL("COPY {} TO STDOUT (FORMAT binary)").format(ident)
+            query_in = sql.SQL("COPY {} FROM STDIN (FORMAT binary)").format(ident)
+            with source.cursor().copy(query_out) as out, target.cursor().copy(query_in) as into:
+                for block in out:
+                    into.write(block)
+            count = target.execute(sql.SQL("SELECT count(*) FROM {}").format(ident)).fetchone()[0]
+            rows += count
+            print(f"  floor: {relname} {count:,} rows {time.perf_counter() - began:.2f} s")
+        target.commit()
+        elapsed = time.perf_counter() - start
+        cpu = _backend_cpu(floor_name).get(pid, 0.0) - cpu_before
+    return elapsed, cpu, rows, written
+
+
+def reset_pg(url: str, template: str = "") -> None:
     import psycopg
 
     base, name = url.rsplit("/", 1)
     with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
 
 
 def main() -> None:
@@ -157,6 +206,7 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true", help="also measure SQLite")
     parser.add_argument("--chunk-rows", type=int, default=50_000)
     parser.add_argument("--no-rerun", action="store_true", help="skip the second (idempotent) run")
+    parser.add_argument("--no-floor", action="store_true", help="skip the schema-floor copy")
     options = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="kehu-bench-"))
     data = work / "orders.csv"
@@ -183,6 +233,9 @@ def main() -> None:
             reset_pg(options.pg)
         subprocess.run([*KEHU, "migrate", "-v0", "--skip-checks"], env=env, check=True)
         seed_reference(env)
+        floor_url = f"{options.pg}_floor"
+        if label == "PostgreSQL" and not options.no_floor:
+            reset_pg(floor_url, template=database)
         seconds, rss, summary, client, server = run_child(command, env, database)
         rate = options.lines / seconds
         print(
@@ -207,6 +260,15 @@ def main() -> None:
             copy_rate, ratio = f"{options.lines / copy_seconds:,.0f}", f"{seconds / copy_seconds:.1f}×"
             if copy_cpu > 0:
                 cpu_ratio = f"{(client + server) / copy_cpu:.1f}×"
+            if not options.no_floor:
+                floor_seconds, floor_cpu, floor_rows, floor_tables = schema_floor(options.pg, floor_url)
+                print(
+                    f"PostgreSQL: schema floor (the import's {floor_rows:,} result rows in {len(floor_tables)} tables "
+                    f"copied in binary into the pre-import database) {floor_seconds:.2f} s (server CPU "
+                    f"{floor_cpu:.2f} s) = {options.lines / floor_seconds:,.0f} lines/s; floor/COPY "
+                    f"{floor_seconds / copy_seconds:.1f}x, import/floor {seconds / floor_seconds:.1f}x; tables: "
+                    + ", ".join(floor_tables)
+                )
         table.append(
             f"| {label} | {options.lines:,} | {seconds:.1f} | {rate:,.0f} | {client:.1f} + {server:.1f} | {again} "
             f"| {copy_rate} | {ratio} | {cpu_ratio} | {rss:.0f} MiB |"

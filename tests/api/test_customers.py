@@ -165,6 +165,8 @@ def test_it_shows_the_360_view_and_audits_the_read(api_as, users):
     assert [(o["paid_amount"], o["store"]) for o in body["recent_orders"]] == [("250.50", "sh-01"), ("100.00", None)]
     assert [(c["channel"], c["purpose"], c["status"]) for c in body["consents"]] == [("sms", "marketing", "granted")]
     assert sorted(e["kind"] for e in body["timeline"]) == ["order", "order", "registration"]
+    order_entries = sorted((e["ref_id"], e["detail"]) for e in body["timeline"] if e["kind"] == "order")
+    assert order_entries == sorted((o.pk, f"¥{o.paid_amount}") for o in customer.orders.all())
     assert body["recent_orders"][0]["ordered_at"].endswith("+08:00")
     assert audit(AuditAction.VIEW) == [("service", str(customer.pk), "api")]
 

@@ -51,6 +51,10 @@ def customer(users: dict[str, Any]) -> Customer:
     order = c.orders.first()
     assert order is not None
     Return.objects.create(customer=c, order=order, source_system="t", source_id="r1", requested_at=timezone.now())
+    for kind in ("call", "message"):
+        Interaction.objects.create(
+            customer=c, kind=kind, occurred_at=timezone.now(), channel=order.channel, title=kind, detail="<i>x</i>"
+        )
     return c
 
 

@@ -227,24 +227,24 @@ def test_it_ships_online_orders_and_serves_store_orders_in_stores(run: Generatio
 
 def test_it_writes_the_timeline(run: GenerationResult) -> None:
     kinds = Counter(Interaction.objects.values_list("kind", flat=True))
+    # Orders reach the timeline from the order table itself (ADR 0202).
     assert kinds == {
         InteractionKind.REGISTRATION: CUSTOMERS,
-        InteractionKind.ORDER: Order.objects.count(),
         InteractionKind.RETURN: Return.objects.count(),
         InteractionKind.SHIPMENT: Shipment.objects.exclude(shipped_at=None).count(),
     }
-    entry = Interaction.objects.filter(kind=InteractionKind.ORDER).order_by("id").first()
+    entry = Interaction.objects.filter(kind=InteractionKind.RETURN).order_by("id").first()
     assert entry is not None
-    order = Order.objects.get(pk=entry.ref_id)
+    returned = Return.objects.select_related("order").get(pk=entry.ref_id)
     assert (entry.ref_type, entry.customer_id, entry.occurred_at, entry.channel_id) == (
-        "order",
-        order.customer_id,
-        order.ordered_at,
-        order.channel_id,
+        "return",
+        returned.customer_id,
+        returned.requested_at,
+        returned.order.channel_id,
     )
     with translation.override("zh-hans"):
-        assert entry.title == _("Order %(number)s") % {"number": order.number}
-    assert entry.detail == f"¥{order.paid_amount}"
+        title = _("Exchange %(number)s") if returned.kind == "exchange" else _("Return %(number)s")
+        assert entry.title == title % {"number": returned.source_id}
     assert Interaction.objects.filter(ref_type="return").exclude(ref_id__in=Return.objects.values("id")).count() == 0
     assert (
         Interaction.objects.filter(ref_type="shipment").exclude(ref_id__in=Shipment.objects.values("id")).count() == 0

@@ -15,7 +15,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from kehu.commerce.models import Channel, Order, OrderLine, OrderStatus, Product, Store
-from kehu.customers.models import Customer, CustomerIdentity, IdentityKind, Interaction, InteractionKind
+from kehu.customers.models import Customer, CustomerIdentity, IdentityKind
 from kehu.customers.normalise import normalise_email, normalise_name, normalise_phone
 from kehu.privacy.actions import do_audit
 from kehu.privacy.models import AuditAction
@@ -298,16 +298,6 @@ def do_ingest_order(data: OrderInput, actor: User | None, *, via: str = "api") -
         **{f: getattr(data, f) for f in ORDER_FIELDS},
     )
     _create_lines(order, data)
-    Interaction.objects.create(
-        customer=customer,
-        kind=InteractionKind.ORDER,
-        occurred_at=order.ordered_at,
-        channel=data.channel,
-        title=_("Order %(number)s") % {"number": order.number},
-        detail=f"¥{order.paid_amount}",
-        ref_type="order",
-        ref_id=order.pk,
-    )
     do_refresh_purchase_stats([customer.pk])
     return "created", order
 

@@ -21,7 +21,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from kehu.commerce.models import PURCHASE_STATUSES, Channel, Order, OrderLine, Product, Store
 from kehu.customers.actions import do_refresh_purchase_stats
@@ -33,7 +32,7 @@ from kehu.customers.bulk_upsert import (
     do_index_missing_names,
     jsonable,
 )
-from kehu.customers.models import Customer, Interaction, InteractionKind
+from kehu.customers.models import Customer
 from kehu.imports import bulksql
 from kehu.pgcopy import copy_arrow
 
@@ -162,16 +161,6 @@ def do_bulk_ingest_orders(
         ["order_id", *LINE_FIELDS],
         [(ids[k], *line) for k in lines_changed for line in wanted_lines[k]],
     )
-    bulksql.copy_insert(
-        Interaction,
-        ["customer_id", "kind", "occurred_at", "channel_id", "title", "detail", "ref_type", "ref_id"],
-        [
-            (cid, InteractionKind.ORDER.value, o.ordered_at, o.channel_id, _("Order %(number)s") % {"number": o.number},
-             f"¥{o.paid_amount}", "order", ids[(o.source_system, o.source_id)])
-            for o, cid in zip(orders, buyers.customer_ids, strict=True)
-            if (o.source_system, o.source_id) in new_keys
-        ],
-    )  # fmt: skip
     result.order_ids = [ids[(o.source_system, o.source_id)] for o in orders]
     refresh_purchase_stats(touched_customers)
     return result
@@ -551,7 +540,6 @@ def _insert_new_orders(
     transaction, whose rows need no key check or lock (nothing else can see them yet)."""
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     count = len(batch)
     order_ids = np.asarray(bulksql.allocate_ids(Order, count), dtype=np.int64)
@@ -567,7 +555,6 @@ def _insert_new_orders(
     zero = bulksql.cents_to_decimal(np.zeros(count, dtype=np.int64))
     paid = bulksql.cents_to_decimal(batch.paid_cents)
     channel = pa.array(batch.channel_id, pa.int64())
-    title_prefix, _sep, title_suffix = (_("Order %(number)s") % {"number": "\x00"}).partition("\x00")
     buyers = np.unique(customer_ids)
     if new_customers:
         buyers = buyers[~np.isin(buyers, np.fromiter(new_customers, dtype=np.int64, count=len(new_customers)))]
@@ -597,19 +584,6 @@ def _insert_new_orders(
                 "name": pa.array(names, pa.string()), "quantity": pa.array(batch.line_quantity, pa.int64()),
                 "unit_price": bulksql.cents_to_decimal(batch.line_unit_cents),
                 "amount": bulksql.cents_to_decimal(batch.line_amount_cents),
-            }),
-        )  # fmt: skip
-        bulksql.copy_arrow(
-            Interaction,
-            pa.table({
-                "customer_id": pa.array(customer_ids, pa.int64()),
-                "kind": pa.array([InteractionKind.ORDER.value] * count, pa.string()),
-                "occurred_at": ordered_at, "channel_id": channel,
-                "title": pc.binary_join_element_wise(
-                    title_prefix, pa.array(batch.number, pa.string()), title_suffix, ""
-                ),
-                "detail": pc.binary_join_element_wise("¥", pc.cast(paid, pa.string()), ""),
-                "ref_type": pa.array(["order"] * count, pa.string()), "ref_id": pa.array(order_ids),
             }),
         )  # fmt: skip
     result.changes.append(Change("commerce.order", None, True, ids=order_ids.tolist()))

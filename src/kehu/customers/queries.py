@@ -23,6 +23,7 @@ from kehu.customers.models import (
     CustomerIdentity,
     IdentityKind,
     Interaction,
+    InteractionKind,
     SearchToken,
 )
 from kehu.customers.normalise import looks_like_phone, match_key, normalise_email, normalise_phone
@@ -289,6 +290,53 @@ def list_customers(
 # --- 360 -----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One entry of the customer's timeline: an `Interaction` row as it is, or an order, whose
+    entry is derived from the order itself (so it shows the order's current amount, in the
+    reader's language, and only to users who may see that order)."""
+
+    kind: str
+    occurred_at: dt.datetime
+    channel: Any
+    title: str
+    detail: str
+    ref_type: str
+    ref_id: int | None
+
+    @property
+    def channel_id(self) -> int | None:
+        return self.channel.pk if self.channel is not None else None
+
+    @classmethod
+    def of_interaction(cls, item: Interaction) -> TimelineEntry:
+        return cls(item.kind, item.occurred_at, item.channel, item.title, item.detail, item.ref_type, item.ref_id)
+
+    @classmethod
+    def of_order(cls, order: Any) -> TimelineEntry:
+        from django.utils.translation import gettext
+
+        title = gettext("Order %(number)s") % {"number": order.number}
+        return cls(
+            InteractionKind.ORDER, order.ordered_at, order.channel, title, f"¥{order.paid_amount}", "order", order.pk
+        )
+
+
+TIMELINE_LENGTH = 30
+RECENT_ORDERS = 20
+
+
+def merge_timeline(
+    interactions: Sequence[Interaction], orders: Sequence[Any], limit: int = TIMELINE_LENGTH
+) -> list[TimelineEntry]:
+    """The newest `limit` entries of both streams, newest first (each stream comes newest first
+    from its own (customer, time) index; on equal times orders come before interactions, as an
+    order's timeline row used to be written after the order)."""
+    entries = [TimelineEntry.of_interaction(i) for i in interactions] + [TimelineEntry.of_order(o) for o in orders]
+    entries.sort(key=lambda e: (e.occurred_at, e.kind == InteractionKind.ORDER), reverse=True)
+    return entries[:limit]
+
+
 @dataclass
 class Customer360:
     customer: Customer
@@ -298,7 +346,7 @@ class Customer360:
     tags: list[Any]
     notes: list[Any]
     orders: list[Any]
-    timeline: list[Interaction]
+    timeline: list[TimelineEntry]
     channels_used: list[dict[str, Any]] = field(default_factory=list)
     favourite_categories: list[dict[str, Any]] = field(default_factory=list)
     returns_count: int = 0
@@ -311,7 +359,8 @@ def customer_360(user: User, customer: Customer, extra: Sequence[Read] = ()) -> 
     The lists that hang off the customer alone (identities, addresses, consents, tags, notes, the
     timeline, the returns count) are read in one round trip (`kehu.db.read_many`), together with
     any `extra` reads of other apps' cards, whose results land in `Customer360.extra` in order;
-    the orders come in the same batch, within the user's store scope (`customer_order_reads`)."""
+    the orders come in the same batch, within the user's store scope (`customer_order_reads`).
+    The timeline merges the customer's interactions with those orders (`merge_timeline`)."""
     from kehu.commerce.models import Return
     from kehu.commerce.queries import customer_order_reads
     from kehu.customers.models import Address, Note, Tag
@@ -322,7 +371,7 @@ def customer_360(user: User, customer: Customer, extra: Sequence[Read] = ()) -> 
     (orders, channels, categories, identities, addresses, consents, tags, notes, timeline, returns_count, *rest) = (
         read_many(
             [
-                *customer_order_reads(user, customer.pk),
+                *customer_order_reads(user, customer.pk, recent=TIMELINE_LENGTH),
                 Rows(CustomerIdentity, "t.customer_id = %s", pk, order_by="t.kind, t.is_primary DESC, t.id"),
                 Rows(Address, "t.customer_id = %s", pk, order_by="t.is_default DESC, t.id"),
                 Rows(Consent, "t.customer_id = %s", pk, order_by="t.channel, t.purpose"),
@@ -341,7 +390,7 @@ def customer_360(user: User, customer: Customer, extra: Sequence[Read] = ()) -> 
                     "t.customer_id = %s",
                     pk,
                     order_by="t.occurred_at DESC, t.id DESC",
-                    limit=30,
+                    limit=TIMELINE_LENGTH,
                     join=("channel",),
                 ),
                 Rows(Return, "t.customer_id = %s", pk, count=True),
@@ -356,8 +405,8 @@ def customer_360(user: User, customer: Customer, extra: Sequence[Read] = ()) -> 
         consents=consents,
         tags=tags,
         notes=notes,
-        orders=orders,
-        timeline=timeline,
+        orders=orders[:RECENT_ORDERS],
+        timeline=merge_timeline(timeline, orders),
         channels_used=channels,
         favourite_categories=categories,
         returns_count=returns_count,

@@ -1087,11 +1087,10 @@ class ChunkSimulation:
 
     def _interaction_rows(self) -> None:
         ref, n = self.ref, self.n
-        no, nr = len(self.o_cust), len(self.r_orders)
+        nr = len(self.r_orders)
         sent = np.flatnonzero(self.sh_status != 0)
         ns = len(sent)
         registration = _("Customer record created")
-        order_title = _fill(_("Order %(number)s"), self.o_number)
         exchange_title = _fill(_("Exchange %(number)s"), self.r_number)
         return_title = _fill(_("Return %(number)s"), self.r_number)
         shipment_title = _fill(
@@ -1104,7 +1103,6 @@ class ChunkSimulation:
                 np.concatenate(
                     [
                         self.ids,
-                        self.ids[self.o_cust],
                         self.ids[self.o_cust[self.r_orders]],
                         self.ids[self.o_cust[self.sh_orders[sent]]],
                     ]
@@ -1113,19 +1111,17 @@ class ChunkSimulation:
             "kind": pa.concat_arrays(
                 [
                     _const(str(InteractionKind.REGISTRATION), n, pa.string()),
-                    _const(str(InteractionKind.ORDER), no, pa.string()),
                     _const(str(InteractionKind.RETURN), nr, pa.string()),
                     _const(str(InteractionKind.SHIPMENT), ns, pa.string()),
                 ]
             ),
             "occurred_at": timestamps(
-                np.concatenate([self.created, self.o_time, self.r_requested, self.sh_shipped[sent]])
+                np.concatenate([self.created, self.r_requested, self.sh_shipped[sent]])
             ),
             "channel": ints(
                 np.concatenate(
                     [
                         ref.channel_ids[self.preferred],
-                        ref.channel_ids[self.o_channel],
                         ref.channel_ids[self.o_channel[self.r_orders]],
                         ref.channel_ids[self.o_channel[self.sh_orders[sent]]],
                     ]
@@ -1134,7 +1130,6 @@ class ChunkSimulation:
             "title": pa.concat_arrays(
                 [
                     _const(registration, n, pa.string()),
-                    order_title,
                     pc.if_else(pa.array(self.r_exchange), exchange_title, return_title) if nr else _strings([]),
                     shipment_title,
                 ]
@@ -1142,7 +1137,6 @@ class ChunkSimulation:
             "detail": pa.concat_arrays(
                 [
                     _const("", n, pa.string()),
-                    _join("¥", pc.cast(money(self.o_paid), pa.string())),
                     _pick(_strings(RETURN_REASONS), self.r_reason),
                     _pick(shipment_labels, self.sh_status[sent]),
                 ]
@@ -1150,14 +1144,13 @@ class ChunkSimulation:
             "ref_type": pa.concat_arrays(
                 [
                     _const("", n, pa.string()),
-                    _const("order", no, pa.string()),
                     _const("return", nr, pa.string()),
                     _const("shipment", ns, pa.string()),
                 ]
             ),
             "ref_id": ints(
-                np.concatenate([np.zeros(n), self.o_ids, self.r_ids, self.sh_ids[sent]]),
-                np.concatenate([np.ones(n, bool), np.zeros(no + nr + ns, bool)]),
+                np.concatenate([np.zeros(n), self.r_ids, self.sh_ids[sent]]),
+                np.concatenate([np.ones(n, bool), np.zeros(nr + ns, bool)]),
             ),
         }
         self.tables.append((Interaction, columns))

@@ -496,7 +496,7 @@ def revert_import(job: ImportJob, actor: User | None = None) -> None:
     from kehu.commerce.bulk_ingest import LINE_FIELDS, refresh_purchase_stats
     from kehu.commerce.models import Order, OrderLine
     from kehu.customers.actions import do_index_names
-    from kehu.customers.models import Customer, CustomerIdentity, Interaction
+    from kehu.customers.models import Customer, CustomerIdentity
 
     if job.status == JobStatus.REVERTED:
         return
@@ -542,7 +542,6 @@ def revert_import(job: ImportJob, actor: User | None = None) -> None:
     # Orders first: they protect their customers.
     new_orders = created.get("commerce.order", [])
     for part in bulksql.batched(new_orders, bulksql.IN_BATCH):
-        Interaction.objects.filter(ref_type="order", ref_id__in=part).delete()
         OrderLine.objects.filter(order_id__in=part).delete()
         Order.objects.filter(pk__in=part).delete()
     changed_orders = updated.get("commerce.order", {})
