@@ -1,5 +1,5 @@
 """The customer's timeline: interactions and the customer's orders merged newest first, the
-orders read from the order table (ADR 0202), so an entry shows the order as it is now, in the
+orders read from the order table (ADR 0006), so an entry shows the order as it is now, in the
 reader's language, and only to users who may see the order."""
 
 from __future__ import annotations

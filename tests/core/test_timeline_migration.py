@@ -1,5 +1,5 @@
 """Customers migration 0007 removes the interaction rows that copied each order (the timeline now
-reads the orders themselves, ADR 0202); migrating back writes them again from the orders."""
+reads the orders themselves, ADR 0006); migrating back writes them again from the orders."""
 
 from __future__ import annotations
 

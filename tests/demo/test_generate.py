@@ -227,7 +227,7 @@ def test_it_ships_online_orders_and_serves_store_orders_in_stores(run: Generatio
 
 def test_it_writes_the_timeline(run: GenerationResult) -> None:
     kinds = Counter(Interaction.objects.values_list("kind", flat=True))
-    # Orders reach the timeline from the order table itself (ADR 0202).
+    # Orders reach the timeline from the order table itself (ADR 0006).
     assert kinds == {
         InteractionKind.REGISTRATION: CUSTOMERS,
         InteractionKind.RETURN: Return.objects.count(),

@@ -40,7 +40,7 @@ def test_it_imports_orders_with_lines_and_resolves_buyers(ref, files):
         (2, "S-SNEAK-01", 1, Decimal("499.00"), "休闲运动鞋"),
     ]
     assert first.paid_amount == Decimal("1097.00")
-    # Orders reach the timeline from the order table (ADR 0202): no copy per order.
+    # Orders reach the timeline from the order table (ADR 0006): no copy per order.
     assert not Interaction.objects.filter(kind="order").exists()
     assert purchase_stats_drift() == 0
     existing.refresh_from_db()

@@ -1,4 +1,4 @@
-"""The timeline's order entries are read from the order table itself (ADR 0202), so the rows
+"""The timeline's order entries are read from the order table itself (ADR 0006), so the rows
 that used to copy each order into the interaction table go. Backwards, they are written again
 from the orders (title and amount as the writers stored them, the title in English)."""
 
