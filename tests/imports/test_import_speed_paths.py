@@ -330,3 +330,32 @@ def test_sqlite_rows_carry_datetimes_as_django_stores_them(values):
     with override_settings(USE_TZ=True):
         expected = [*(ops.adapt_datetimefield_value(v) for v in aware), None]
     assert bulksql._sqlite_column(column) == expected
+
+
+@pytest.mark.skipif("connection.vendor != 'sqlite'")
+@pytest.mark.django_db(transaction=True)
+def test_sqlite_defers_wal_checkpoints_for_the_import_and_checkpoints_at_the_end(ref, files, monkeypatch) -> None:
+    seen: list[int] = []
+    original = OrderImporter.write
+
+    def write(self, *args, **kwargs):  # the setting in force while the chunks are written
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_autocheckpoint")
+            seen.append(int(cursor.fetchone()[0]))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(OrderImporter, "write", write)
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        before = int(cursor.fetchone()[0])
+    job = run("orders", write_csv(files / "o.csv", order_rows(30)), source="shop", chunk_rows=10)
+    assert job.summary()["created"] == 30
+    assert seen and set(seen) == {bulksql.BULK_WAL_CHECKPOINT_PAGES}
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        assert int(cursor.fetchone()[0]) == before
+        # Everything the import wrote was copied into the database file at its end.
+        cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        busy, log_frames, copied = cursor.fetchone()
+    assert busy == 0 and log_frames == copied
+    assert Order.objects.count() == 30 and purchase_stats_drift() == 0

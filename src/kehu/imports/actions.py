@@ -376,44 +376,45 @@ def do_run_import(
         if table.batches is not None
         else _chunks(table.rows, chunk_rows, group_index)
     )
-    try:
-        if job.mode == ImportMode.ATOMIC or job.dry_run:
-            try:
-                with transaction.atomic():
-                    bulksql.relax_commit_durability()
-                    for validated in run.validated(chunks):
-                        run.step(validated, write=True)
-                        if run.cancelled:
-                            break
-                    if (run.error_count and job.mode == ImportMode.ATOMIC) or job.dry_run or run.cancelled:
-                        raise _Rollback
-                    importer.finish()
-            except _Rollback:
-                pass
-            if job.mode == ImportMode.ATOMIC and (run.error_count or run.cancelled) and not job.dry_run:
-                job.created = job.updated = job.unchanged = 0
-        else:
-            try:
-                for validated in run.validated(chunks):
+    with bulksql.wal_checkpoints_deferred():
+        try:
+            if job.mode == ImportMode.ATOMIC or job.dry_run:
+                try:
                     with transaction.atomic():
                         bulksql.relax_commit_durability()
-                        run.step(validated, write=True)
-                    if run.cancelled:
-                        break
-            except Exception:
-                # Committed chunks stay, so their deferred work runs even when a chunk failed.
+                        for validated in run.validated(chunks):
+                            run.step(validated, write=True)
+                            if run.cancelled:
+                                break
+                        if (run.error_count and job.mode == ImportMode.ATOMIC) or job.dry_run or run.cancelled:
+                            raise _Rollback
+                        importer.finish()
+                except _Rollback:
+                    pass
+                if job.mode == ImportMode.ATOMIC and (run.error_count or run.cancelled) and not job.dry_run:
+                    job.created = job.updated = job.unchanged = 0
+            else:
                 try:
-                    _finish_importer(importer)
+                    for validated in run.validated(chunks):
+                        with transaction.atomic():
+                            bulksql.relax_commit_durability()
+                            run.step(validated, write=True)
+                        if run.cancelled:
+                            break
                 except Exception:
-                    logger.exception("import job %s: end-of-import work failed after an error", job.pk)
-                raise
-            _finish_importer(importer)
-    except Exception as exc:
-        logger.exception("import job %s failed", job.pk)
-        job.errors = run.error_count
-        job.error_report = error_report_csv(run.errors)
-        _finish(job, JobStatus.FAILED, _("The import stopped: %(error)s") % {"error": exc})
-        raise
+                    # Committed chunks stay, so their deferred work runs even when a chunk failed.
+                    try:
+                        _finish_importer(importer)
+                    except Exception:
+                        logger.exception("import job %s: end-of-import work failed after an error", job.pk)
+                    raise
+                _finish_importer(importer)
+        except Exception as exc:
+            logger.exception("import job %s failed", job.pk)
+            job.errors = run.error_count
+            job.error_report = error_report_csv(run.errors)
+            _finish(job, JobStatus.FAILED, _("The import stopped: %(error)s") % {"error": exc})
+            raise
     job.errors = run.error_count
     job.error_report = error_report_csv(run.errors)
     if run.cancelled:

@@ -45,6 +45,36 @@ def relax_commit_durability() -> None:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
+# Pages the write-ahead log may hold before SQLite copies it into the database file, during a bulk
+# write (its default is 1,000 pages, 4 MB).
+BULK_WAL_CHECKPOINT_PAGES = 50_000
+
+
+@contextmanager
+def wal_checkpoints_deferred() -> Iterator[None]:
+    """On SQLite, for this connection and the duration of the block, let the write-ahead log
+    grow to `BULK_WAL_CHECKPOINT_PAGES` (200 MB) before it is copied into the database file, then
+    copy it once at the end. With the default of 4 MB, an import of many chunks copies the same
+    index pages into the database over and over: every chunk's commit rewrites the pages its
+    random index inserts touched, and each checkpoint writes them again. A passive checkpoint
+    never blocks readers or writers of other connections; whatever it cannot copy, a later
+    commit's automatic checkpoint does. No-op on PostgreSQL."""
+    if is_postgres():
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        before = int(cursor.fetchone()[0])
+        cursor.execute(f"PRAGMA wal_autocheckpoint = {int(BULK_WAL_CHECKPOINT_PAGES)}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {before}")
+            if not connection.in_atomic_block:
+                cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+
 _KEY_CHECK_PRIVILEGE: dict[tuple[str, str, str], bool] = {}
 
 
