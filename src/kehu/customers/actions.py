@@ -4,12 +4,13 @@ and runs in a transaction. Every change is audited with before/after values."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -352,13 +353,45 @@ def purchase_stats_query() -> dict[str, Any]:
 def do_refresh_purchase_stats(customer_ids: Iterable[int] | None = None) -> int:
     """Recompute order count, total spent, first and last purchase from orders, in one UPDATE.
     With no ids, every customer is refreshed (the reconciliation job)."""
+    ids = None if customer_ids is None else list(customer_ids)
+    if ids is not None and not ids:
+        return 0
+    if connection.vendor == "sqlite":
+        return _refresh_purchase_stats_sqlite(ids)
     qs = Customer.objects.all()
-    if customer_ids is not None:
-        ids = list(customer_ids)
-        if not ids:
-            return 0
+    if ids is not None:
         qs = qs.filter(pk__in=ids)
     return qs.update(**purchase_stats_query())
+
+
+def _refresh_purchase_stats_sqlite(ids: list[int] | None) -> int:
+    """`purchase_stats_query` with the four figures set from one correlated subquery (a row
+    value) instead of four, so each customer's orders are read once, not four times: 4–5 s less
+    per 124k buyers of an import. SQLite's decimal columns are floating point, so the sum must
+    be the same computation as the reconciliation check's (`purchase_stats_drift`) to agree with
+    it to the bit: the same casts, and the same rows in the same order, one customer's orders
+    from the same (customer, time) index. A test compares the two forms value for value."""
+    from kehu.commerce.models import PURCHASE_STATUSES, Order
+
+    order, quote = Order._meta, connection.ops.quote_name
+    column = {f: quote(order.get_field(f).column) for f in ("customer", "status", "paid_amount", "refunded_amount")}
+    statuses = [str(s) for s in PURCHASE_STATUSES]
+    table, orders = quote(Customer._meta.db_table), quote(order.db_table)
+    where, params = "", [*statuses]
+    if ids is not None:
+        where = f" WHERE {quote(Customer._meta.pk.column)} IN (SELECT value FROM json_each(%s))"
+        params.append(json.dumps([int(i) for i in ids]))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET (order_count, total_spent, first_order_at, last_order_at) = ("
+            f"SELECT COUNT(U0.id), CAST(COALESCE(CAST((CAST(SUM(U0.{column['paid_amount']}) AS NUMERIC)) - "
+            f"(CAST(SUM(U0.{column['refunded_amount']}) AS NUMERIC)) AS NUMERIC), 0) AS NUMERIC), "
+            f"MIN(U0.ordered_at), MAX(U0.ordered_at) FROM {orders} U0 "
+            f"WHERE U0.{column['customer']} = {table}.{quote(Customer._meta.pk.column)} "
+            f"AND U0.{column['status']} IN ({', '.join(['%s'] * len(statuses))})){where}",
+            params,
+        )
+        return cursor.rowcount
 
 
 def search_rank_drift() -> int:
