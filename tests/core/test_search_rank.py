@@ -135,3 +135,34 @@ def test_a_bulk_token_write_joins_the_spend_and_leaves_the_trigger_on_for_everyo
         ("龙龙", Decimal("880.00")),
     }
     _assert_in_step()
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif("connection.vendor != 'sqlite'")
+def test_sqlite_bulk_tokens_carry_the_spend_and_are_written_once(ref: Any) -> None:
+    from kehu.customers.bulk_upsert import do_index_missing_names
+
+    rich = make_customer("赵子龙", phone="13900139201")
+    make_order(rich, amount="880.50")
+    SearchToken.objects.filter(customer=rich).delete()
+
+    def changes() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT total_changes()")
+            return int(cursor.fetchone()[0])
+
+    with transaction.atomic():
+        before = changes()
+        assert do_index_missing_names([rich.pk]) == 1
+        # Two inserts and no trigger rewrite (total_changes counts the trigger's updates too).
+        assert changes() - before == 2
+        # A writer that gives another figure is still corrected by the trigger.
+        before = changes()
+        SearchToken.objects.create(customer=rich, token="龙龙", spent=Decimal("1.00"))
+        assert changes() - before == 2
+    assert set(SearchToken.objects.filter(customer=rich).values_list("token", "spent")) == {
+        ("赵子", Decimal("880.50")),
+        ("子龙", Decimal("880.50")),
+        ("龙龙", Decimal("880.50")),
+    }
+    _assert_in_step()

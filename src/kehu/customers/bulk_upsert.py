@@ -689,11 +689,19 @@ def _copy_tokens(data: Any) -> None:
     staged and inserted with their customer's spend joined in one statement, with the row
     trigger that would look each one up (≈ 14 µs a row in PL/pgSQL, half the cost of the
     insert) told to stand aside for that statement only (customers migration 0006; ADR 0005).
-    Elsewhere the trigger sets the spend."""
+    On SQLite each row takes its customer's spend from a primary-key look-up in the INSERT,
+    so the trigger, which rewrites only a token whose spend differs (customers migration 0008),
+    has nothing to do."""
     from django.db import connection
 
     if not bulksql.is_postgres():
-        bulksql.copy_arrow(SearchToken, data)
+        if data.num_rows:
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    f"INSERT INTO {bulksql.table(SearchToken)} (customer_id, token, spent) VALUES (%s, %s, "
+                    f"COALESCE((SELECT c.total_spent FROM {bulksql.table(Customer)} c WHERE c.id = %s), 0))",
+                    [(c, t, c) for c, t in zip(*bulksql.sqlite_columns(data, ["customer_id", "token"]), strict=True)],
+                )
         return
     if not data.num_rows:
         return

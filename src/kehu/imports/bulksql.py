@@ -402,6 +402,11 @@ def copy_arrow(model: type[Model], data: Any) -> int:
     return data.num_rows
 
 
+def sqlite_columns(data: Any, names: Sequence[str]) -> list[list[Any]]:
+    """Columns of an Arrow table as the Python values SQLite's `executemany` takes."""
+    return [_sqlite_column(data.column(name).combine_chunks()) for name in names]
+
+
 def _sqlite_rows(data: Any) -> list[tuple[Any, ...]]:
     """The rows of an Arrow table as the tuples SQLite's `executemany` takes."""
     values = [_sqlite_column(c.combine_chunks() if hasattr(c, "combine_chunks") else c) for c in data.columns]
