@@ -8,8 +8,10 @@ migrates the target databases, times the console command in a child process (val
 identity resolution, bulk SQL, derived data) and reports rows/s, the ratio to a bare `COPY` into
 an unlogged table in the same database, and the child's peak RSS. On a shared machine wall time
 swings with other work, so it also reports CPU seconds (the child's, plus those of the PostgreSQL
-backends serving it, read from /proc) and the import/COPY ratio in CPU terms. Ends with a
-Markdown table for docs/benchmarks.md."""
+backends serving it, read from /proc) and the import/COPY ratio in CPU terms. It also measures
+each database's schema floor: the rows the import ended with, copied without Python into the
+database as it stood before the import (what any importer producing those rows must at least
+pay for their tables, indexes and triggers). Ends with a Markdown table for docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -190,6 +192,42 @@ def schema_floor(url: str, floor_url: str) -> tuple[float, float, int, list[str]
     return elapsed, cpu, rows, written
 
 
+def sqlite_floor(imported: Path, pre_import: Path) -> tuple[float, float, int, list[str]]:
+    """SQLite's form of `schema_floor`: the import's result rows copied table by table with
+    `INSERT … SELECT` from the imported file (attached) into a copy of the file as it stood
+    before the import, in one transaction, with the application's settings (foreign keys on,
+    the name-token trigger in place). No Python per row. Seconds, CPU seconds, rows, tables."""
+    import sqlite3
+
+    conn = sqlite3.connect(pre_import, isolation_level=None)
+    conn.executescript(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-64000;"
+    )
+    conn.execute("ATTACH DATABASE ? AS src", (str(imported),))
+    tables = [r[0] for r in conn.execute("SELECT name FROM src.sqlite_master WHERE type = 'table' ORDER BY name")]
+    written = [
+        t for t in tables
+        if t not in ("django_migrations", "sqlite_sequence")
+        and conn.execute(f'SELECT EXISTS (SELECT 1 FROM src."{t}")').fetchone()[0]
+        and not conn.execute(f'SELECT EXISTS (SELECT 1 FROM main."{t}")').fetchone()[0]
+    ]  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    start = time.perf_counter()
+    conn.execute("BEGIN")
+    rows = 0
+    for name in written:
+        # `WHERE 1` keeps SQLite from copying the table's and its indexes' pages as they are (its
+        # transfer optimisation for `INSERT … SELECT *` into an empty table of the same shape):
+        # every row and index entry is inserted, as an importer's would be.
+        rows += conn.execute(f'INSERT INTO main."{name}" SELECT * FROM src."{name}" WHERE 1').rowcount
+    conn.execute("COMMIT")
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    conn.close()
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu, rows, written
+
+
 def reset_pg(url: str, template: str = "") -> None:
     import psycopg
 
@@ -206,7 +244,8 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true", help="also measure SQLite")
     parser.add_argument("--chunk-rows", type=int, default=50_000)
     parser.add_argument("--no-rerun", action="store_true", help="skip the second (idempotent) run")
-    parser.add_argument("--no-floor", action="store_true", help="skip the schema-floor copy")
+    parser.add_argument("--no-floor", action="store_true", help="skip the schema-floor copies")
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only (with --sqlite)")
     options = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="kehu-bench-"))
     data = work / "orders.csv"
@@ -216,7 +255,7 @@ def main() -> None:
     root = Path(__file__).resolve().parent.parent
     base_env = {**os.environ, "PYTHONPATH": f"{root}/src:{root}", "DJANGO_SETTINGS_MODULE": "kehu.settings",
                 "KEHU_LOG_LEVEL": "WARNING"}  # fmt: skip
-    targets = [("PostgreSQL", {"DATABASE_URL": options.pg})]
+    targets = [] if options.no_postgres else [("PostgreSQL", {"DATABASE_URL": options.pg})]
     if options.sqlite:
         targets.append(("SQLite", {"DATABASE_URL": f"sqlite:///{work / 'bench.sqlite3'}", "KEHU_VAR_DIR": str(work)}))
     command = [*KEHU, "import", "orders", str(data), "--source", "bench", "--no-progress",
@@ -236,6 +275,12 @@ def main() -> None:
         floor_url = f"{options.pg}_floor"
         if label == "PostgreSQL" and not options.no_floor:
             reset_pg(floor_url, template=database)
+        sqlite_file, sqlite_floor_file = work / "bench.sqlite3", work / "floor.sqlite3"
+        if label == "SQLite" and not options.no_floor:
+            import sqlite3
+
+            with sqlite3.connect(sqlite_file) as source, sqlite3.connect(sqlite_floor_file) as copy:
+                source.backup(copy)
         seconds, rss, summary, client, server = run_child(command, env, database)
         rate = options.lines / seconds
         print(
@@ -269,6 +314,13 @@ def main() -> None:
                     f"{floor_seconds / copy_seconds:.1f}x, import/floor {seconds / floor_seconds:.1f}x; tables: "
                     + ", ".join(floor_tables)
                 )
+        if label == "SQLite" and not options.no_floor:
+            floor_seconds, floor_cpu, floor_rows, floor_tables = sqlite_floor(sqlite_file, sqlite_floor_file)
+            print(
+                f"SQLite: schema floor (the import's {floor_rows:,} result rows in {len(floor_tables)} tables copied "
+                f"with INSERT … SELECT into the pre-import file) {floor_seconds:.2f} s (CPU {floor_cpu:.2f} s) = "
+                f"{options.lines / floor_seconds:,.0f} lines/s; import/floor {seconds / floor_seconds:.1f}x"
+            )
         table.append(
             f"| {label} | {options.lines:,} | {seconds:.1f} | {rate:,.0f} | {client:.1f} + {server:.1f} | {again} "
             f"| {copy_rate} | {ratio} | {cpu_ratio} | {rss:.0f} MiB |"
