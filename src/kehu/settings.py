@@ -129,7 +129,10 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": (
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
-            "PRAGMA busy_timeout=20000; PRAGMA cache_size=-64000; PRAGMA temp_store=MEMORY;"
+            "PRAGMA busy_timeout=20000; PRAGMA cache_size=-64000; PRAGMA temp_store=MEMORY; "
+            # A write-ahead log grown by an import (kehu.imports.bulksql.wal_checkpoints_deferred)
+            # is cut back to 64 MB when it is next reset, instead of keeping its largest size.
+            "PRAGMA journal_size_limit=67108864;"
         ),
     }
     # Tests use a file, not memory, so that a second connection (Ibis in-database scoring) sees the

@@ -354,6 +354,9 @@ def test_sqlite_defers_wal_checkpoints_for_the_import_and_checkpoints_at_the_end
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA wal_autocheckpoint")
         assert int(cursor.fetchone()[0]) == before
+        # A log the import grew is cut back to 64 MB when it is next reset.
+        cursor.execute("PRAGMA journal_size_limit")
+        assert int(cursor.fetchone()[0]) == 64 * 1024 * 1024
         # Everything the import wrote was copied into the database file at its end.
         cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
         busy, log_frames, copied = cursor.fetchone()
