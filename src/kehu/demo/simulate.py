@@ -1115,9 +1115,7 @@ class ChunkSimulation:
                     _const(str(InteractionKind.SHIPMENT), ns, pa.string()),
                 ]
             ),
-            "occurred_at": timestamps(
-                np.concatenate([self.created, self.r_requested, self.sh_shipped[sent]])
-            ),
+            "occurred_at": timestamps(np.concatenate([self.created, self.r_requested, self.sh_shipped[sent]])),
             "channel": ints(
                 np.concatenate(
                     [
