@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 from django.utils import translation
 
 from kehu.commerce.actions import ingest_orders
@@ -110,3 +111,8 @@ def test_the_360_page_shows_order_entries_in_the_pages_language(users: dict[str,
     en = client.get(f"/customers/{customer.pk}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     zh = client.get(f"/customers/{customer.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert f"Order {order.number}" in en and f"订单 {order.number}" in zh
+    # "Order" as a kind of entry and as the purchase history's column is 订单, not 顺序 (a position,
+    # which the custom-field list's column means and translates with its own context).
+    assert "顺序" not in zh
+    fields = client.get(reverse("customfield-list"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "顺序" in fields
